@@ -1,0 +1,1 @@
+//! The raw-UDP DNS engine (being written).

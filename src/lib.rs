@@ -1,0 +1,15 @@
+//! stsmap: measures how domains protect mail in transit with MTA-STS (RFC 8461)
+//! and TLS reporting (RFC 8460).
+//!
+//! The core is pure and deterministic (record and policy parsers, MX matching,
+//! classification, DNS message handling, the lab's world model); sockets, hyper
+//! and files live in thin adapters around it.
+
+pub mod dns;
+pub mod lab;
+pub mod lint;
+pub mod mx;
+pub mod policy;
+pub mod row;
+pub mod sts_record;
+pub mod tlsrpt;
