@@ -1,1 +1,6 @@
-//! The lab: a simulated mail-security world (being written).
+//! The lab: a deterministic simulated mail-security world (DNS + HTTPS) with ground truth.
+//!
+//! `world` is pure: for any domain, profile and seed it derives what the world serves.
+//! `dns_server` and `https_server` are thin socket adapters around it.
+
+pub mod world;
