@@ -62,3 +62,52 @@ impl World {
         todo!("lab issue")
     }
 }
+
+/// The certificate (or TLS behaviour) a policy host presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertSpec {
+    /// Issued by the lab CA for the SNI name, currently valid.
+    Valid,
+    /// Lab CA, right name, expired.
+    Expired,
+    /// Lab CA, right name, not valid yet.
+    NotYetValid,
+    /// Lab CA, valid, for another name.
+    WrongName,
+    /// Right name, valid, but issued by a CA the scanner does not trust.
+    UntrustedCa,
+    /// Accepts TCP, never completes the TLS handshake.
+    HandshakeStall,
+    /// Answers the ClientHello with non-TLS garbage.
+    NotTls,
+}
+
+/// The response body a policy host sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodySpec {
+    /// These exact bytes.
+    Bytes(Vec<u8>),
+    /// `len` bytes of a valid-looking policy padded with comment-free filler (over 64 KiB).
+    Oversize { len: usize },
+    /// A few bytes, then one byte every `interval_ms`, forever.
+    Trickle { interval_ms: u64 },
+}
+
+/// What `https://<host>/.well-known/mta-sts.txt` returns. Other paths get 404.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpsSpec {
+    pub cert: CertSpec,
+    pub status: u16,
+    /// Response headers besides Content-Length (e.g. Content-Type, Location).
+    pub headers: Vec<(String, String)>,
+    pub body: BodySpec,
+}
+
+impl World {
+    /// What the lab's HTTPS server does for SNI / Host `host` (lowercase, no trailing dot),
+    /// or None when no policy host of the world has that name (the server then resets).
+    pub fn https(&self, host: &str) -> Option<HttpsSpec> {
+        let _ = host;
+        todo!("lab issue")
+    }
+}
