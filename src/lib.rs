@@ -10,6 +10,7 @@ pub mod lab;
 pub mod lint;
 pub mod mx;
 pub mod policy;
+pub mod report;
 pub mod row;
 pub mod sts_record;
 pub mod tlsrpt;
