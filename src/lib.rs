@@ -12,5 +12,6 @@ pub mod mx;
 pub mod policy;
 pub mod report;
 pub mod row;
+pub mod scan;
 pub mod sts_record;
 pub mod tlsrpt;

@@ -1,0 +1,3 @@
+//! `stsmap scan`: the streaming survey.
+
+pub mod pipeline;
