@@ -1,3 +1,4 @@
 //! `stsmap scan`: the streaming survey.
 
+pub mod assemble;
 pub mod pipeline;

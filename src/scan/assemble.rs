@@ -1,0 +1,213 @@
+//! From what the network said about a domain to its results.csv row. Pure.
+//!
+//! The scan gathers [`Observations`] (DNS outcomes, the policy fetch) and this
+//! module turns them into a [`ResultRow`] following docs/results.md; it is the
+//! one place where each column's value is decided.
+
+use crate::mx::{self, MxAnswer};
+use crate::policy;
+use crate::row::{classify, InputStatus, MxStatus, PolicyStatus, RecordStatus, ResultRow};
+use crate::sts_record::{self, StsRecord};
+use crate::tlsrpt::{self, TlsRptRecord};
+
+/// The outcome of one DNS lookup, as the row needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dns<T> {
+    /// NOERROR with records of the asked type (after CNAMEs).
+    Answer(T),
+    NxDomain,
+    /// NOERROR without records of the asked type.
+    NoData,
+    ServFail,
+    Refused,
+    Timeout,
+    /// Malformed reply or another failure.
+    Error,
+}
+
+/// What happened to the policy fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyFetch {
+    /// HTTP 200 with a body of at most 64 KiB.
+    Fetched { content_type: String, body: Vec<u8> },
+    /// Anything else, already mapped to its policy_status and policy_error code.
+    Failed {
+        status: PolicyStatus,
+        error: String,
+        /// The HTTP status when a response arrived.
+        http_status: Option<u16>,
+        /// The Content-Type when a response arrived.
+        content_type: String,
+    },
+}
+
+/// Everything the scan learnt about one domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observations {
+    /// MX records as (preference, exchange).
+    pub mx: Dns<Vec<(u16, String)>>,
+    /// `_mta-sts` TXT records, each record's strings concatenated.
+    pub sts: Dns<Vec<Vec<u8>>>,
+    /// `_smtp._tls` TXT records.
+    pub tlsrpt: Dns<Vec<Vec<u8>>>,
+    /// The fetch, when the STS record was valid.
+    pub policy: Option<PolicyFetch>,
+}
+
+/// The row for a scanned domain.
+pub fn assemble(rank: u64, domain: &str, obs: &Observations, duration_ms: u64) -> ResultRow {
+    let mut row = ResultRow {
+        rank,
+        domain: domain.to_string(),
+        input_status: Some(InputStatus::Ok),
+        duration_ms,
+        ..Default::default()
+    };
+    let mx_status = mx_cells(&obs.mx, &mut row);
+    let sts_status = sts_cells(&obs.sts, &mut row);
+    let policy_status = match (sts_status, &obs.policy) {
+        (RecordStatus::Valid, Some(fetch)) => policy_cells(fetch, &mut row),
+        _ => PolicyStatus::NotFetched,
+    };
+    row.policy_status = Some(policy_status);
+    tlsrpt_cells(&obs.tlsrpt, &mut row);
+    row.classification = Some(classify(
+        mx_status,
+        sts_status,
+        policy_status,
+        row.policy_mode,
+    ));
+    row
+}
+
+fn mx_cells(mx: &Dns<Vec<(u16, String)>>, row: &mut ResultRow) -> MxStatus {
+    let status = match mx {
+        Dns::Answer(records) => match mx::interpret(records) {
+            MxAnswer::Hosts(hosts) | MxAnswer::NullMixed(hosts) => {
+                row.mx_hosts = hosts;
+                MxStatus::Ok
+            }
+            MxAnswer::NullMx => MxStatus::NullMx,
+            MxAnswer::Empty => MxStatus::NoMx,
+        },
+        Dns::NxDomain => MxStatus::Nxdomain,
+        Dns::NoData => MxStatus::NoMx,
+        Dns::ServFail => MxStatus::Servfail,
+        Dns::Refused => MxStatus::Refused,
+        Dns::Timeout => MxStatus::Timeout,
+        Dns::Error => MxStatus::Error,
+    };
+    row.mx_status = Some(status);
+    status
+}
+
+/// The status of a TXT lookup that failed or found nothing.
+fn txt_failure<T>(dns: &Dns<T>) -> Option<RecordStatus> {
+    match dns {
+        Dns::Answer(_) => None,
+        Dns::NxDomain | Dns::NoData => Some(RecordStatus::Absent),
+        Dns::ServFail => Some(RecordStatus::Servfail),
+        Dns::Refused => Some(RecordStatus::Refused),
+        Dns::Timeout => Some(RecordStatus::Timeout),
+        Dns::Error => Some(RecordStatus::Error),
+    }
+}
+
+fn multiple_error(n: usize, tag: &str) -> String {
+    format!("{n} records start with {tag}")
+}
+
+fn sts_cells(sts: &Dns<Vec<Vec<u8>>>, row: &mut ResultRow) -> RecordStatus {
+    let status = match sts {
+        Dns::Answer(records) => match sts_record::parse_answer(records) {
+            StsRecord::Valid { id, text, .. } => {
+                row.sts_record = text;
+                row.sts_id = id;
+                RecordStatus::Valid
+            }
+            StsRecord::Absent => RecordStatus::Absent,
+            StsRecord::Multiple { texts } => {
+                row.sts_record_error = multiple_error(texts.len(), "v=STSv1");
+                row.sts_record = texts.join(" | ");
+                RecordStatus::Multiple
+            }
+            StsRecord::Invalid { reason, text } => {
+                row.sts_record = text;
+                row.sts_record_error = reason;
+                RecordStatus::Invalid
+            }
+        },
+        other => txt_failure(other).unwrap_or(RecordStatus::Error),
+    };
+    row.sts_record_status = Some(status);
+    status
+}
+
+fn tlsrpt_cells(tls: &Dns<Vec<Vec<u8>>>, row: &mut ResultRow) {
+    let status = match tls {
+        Dns::Answer(records) => match tlsrpt::parse_answer(records) {
+            TlsRptRecord::Valid { rua, .. } => {
+                row.tlsrpt_rua = rua;
+                RecordStatus::Valid
+            }
+            TlsRptRecord::Absent => RecordStatus::Absent,
+            TlsRptRecord::Multiple { texts } => {
+                row.tlsrpt_error = multiple_error(texts.len(), "v=TLSRPTv1");
+                RecordStatus::Multiple
+            }
+            TlsRptRecord::Invalid { reason, .. } => {
+                row.tlsrpt_error = reason;
+                RecordStatus::Invalid
+            }
+        },
+        other => txt_failure(other).unwrap_or(RecordStatus::Error),
+    };
+    row.tlsrpt_status = Some(status);
+}
+
+fn codes(problems: &[policy::Problem]) -> Vec<String> {
+    problems.iter().map(|p| p.code.to_string()).collect()
+}
+
+fn policy_cells(fetch: &PolicyFetch, row: &mut ResultRow) -> PolicyStatus {
+    match fetch {
+        PolicyFetch::Failed {
+            status,
+            error,
+            http_status,
+            content_type,
+        } => {
+            row.policy_error = error.clone();
+            row.policy_http_status = *http_status;
+            row.policy_content_type = content_type.clone();
+            *status
+        }
+        PolicyFetch::Fetched { content_type, body } => {
+            row.policy_http_status = Some(200);
+            row.policy_content_type = content_type.clone();
+            if body.len() > policy::MAX_BODY {
+                row.policy_error = "body_too_large".into();
+                return PolicyStatus::Invalid;
+            }
+            let report = policy::parse(body);
+            row.policy_warnings = codes(&report.warnings);
+            match report.policy {
+                Some(p) => {
+                    if !row.mx_hosts.is_empty() {
+                        let (cov, uncovered) = mx::coverage(&p.mx, &row.mx_hosts);
+                        row.mx_policy_match = Some(cov);
+                        row.mx_uncovered = uncovered;
+                    }
+                    row.policy_mode = Some(p.mode);
+                    row.policy_max_age = Some(p.max_age);
+                    row.policy_mx = p.mx;
+                    PolicyStatus::Valid
+                }
+                None => {
+                    row.policy_error = codes(&report.errors).join(";");
+                    PolicyStatus::Invalid
+                }
+            }
+        }
+    }
+}
