@@ -1,4 +1,6 @@
 //! `stsmap scan`: the streaming survey.
 
 pub mod assemble;
+pub mod output;
 pub mod pipeline;
+pub mod progress;
