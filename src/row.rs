@@ -247,6 +247,67 @@ impl ResultRow {
     }
 }
 
+fn parse_opt<T>(
+    cell: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    column: &str,
+) -> Result<Option<T>, String> {
+    if cell.is_empty() {
+        return Ok(None);
+    }
+    parse(cell)
+        .map(Some)
+        .ok_or_else(|| format!("column {column}: unexpected value {cell:?}"))
+}
+
+fn list(cell: &str, sep: char) -> Vec<String> {
+    cell.split(sep)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl ResultRow {
+    /// Reads a row back from its cells (as written by [`ResultRow::to_cells`]):
+    /// used by resume, merge and diff. Extra trailing cells are ignored.
+    pub fn from_cells<S: AsRef<str>>(cells: &[S]) -> Result<ResultRow, String> {
+        if cells.len() < COLUMNS.len() {
+            return Err(format!("{} cells, expected {}", cells.len(), COLUMNS.len()));
+        }
+        let c = |i: usize| cells[i].as_ref();
+        let num = |i: usize| -> Result<Option<u64>, String> {
+            parse_opt(c(i), |s| s.parse::<u64>().ok(), COLUMNS[i])
+        };
+        Ok(ResultRow {
+            rank: num(0)?.unwrap_or(0),
+            domain: c(1).to_string(),
+            input_status: parse_opt(c(2), InputStatus::parse, COLUMNS[2])?,
+            mx_status: parse_opt(c(3), MxStatus::parse, COLUMNS[3])?,
+            mx_hosts: list(c(4), ' '),
+            sts_record_status: parse_opt(c(5), RecordStatus::parse, COLUMNS[5])?,
+            sts_record: c(6).to_string(),
+            sts_id: c(7).to_string(),
+            policy_status: parse_opt(c(8), PolicyStatus::parse, COLUMNS[8])?,
+            policy_error: c(9).to_string(),
+            policy_http_status: parse_opt(c(10), |s| s.parse::<u16>().ok(), COLUMNS[10])?,
+            policy_content_type: c(11).to_string(),
+            policy_mode: parse_opt(c(12), Mode::parse, COLUMNS[12])?,
+            policy_max_age: num(13)?,
+            policy_mx: list(c(14), ' '),
+            policy_warnings: list(c(15), ';'),
+            mx_policy_match: parse_opt(c(16), Coverage::parse, COLUMNS[16])?,
+            mx_uncovered: list(c(17), ' '),
+            tlsrpt_status: parse_opt(c(18), RecordStatus::parse, COLUMNS[18])?,
+            tlsrpt_rua: list(c(19), ' '),
+            classification: parse_opt(c(20), Classification::parse, COLUMNS[20])?,
+            duration_ms: num(21)?.unwrap_or(0),
+            input_error: c(22).to_string(),
+            sts_record_error: c(23).to_string(),
+            tlsrpt_error: c(24).to_string(),
+        })
+    }
+}
+
 /// The classification rule, from the statuses already in the row.
 ///
 /// ```text
@@ -307,6 +368,38 @@ mod tests {
         assert_eq!(cells[4], "a.example b.example");
         assert_eq!(cells[15], "w1;w2");
         assert_eq!(COLUMNS[DURATION_COLUMN], "duration_ms");
+    }
+
+    #[test]
+    fn a_row_reads_back_from_its_cells() {
+        let row = ResultRow {
+            rank: 3,
+            domain: "example.org".into(),
+            input_status: Some(InputStatus::Ok),
+            mx_status: Some(MxStatus::Ok),
+            mx_hosts: vec!["mx1.example.org".into(), "mx2.example.org".into()],
+            sts_record_status: Some(RecordStatus::Valid),
+            sts_record: "v=STSv1; id=1".into(),
+            sts_id: "1".into(),
+            policy_status: Some(PolicyStatus::Valid),
+            policy_http_status: Some(200),
+            policy_content_type: "text/plain".into(),
+            policy_mode: Some(Mode::Enforce),
+            policy_max_age: Some(86400),
+            policy_mx: vec!["*.example.org".into()],
+            policy_warnings: vec!["trailing_whitespace".into(), "crlf".into()],
+            mx_policy_match: Some(Coverage::All),
+            tlsrpt_status: Some(RecordStatus::Absent),
+            classification: Some(Classification::Enforce),
+            duration_ms: 12,
+            ..Default::default()
+        };
+        assert_eq!(ResultRow::from_cells(&row.to_cells()).unwrap(), row);
+        let mut bad = row.to_cells();
+        bad[3] = "maybe".into();
+        assert!(ResultRow::from_cells(&bad)
+            .unwrap_err()
+            .contains("mx_status"));
     }
 
     #[test]
