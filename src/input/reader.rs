@@ -419,6 +419,23 @@ mod tests {
         assert_eq!(got, vec![Ok("alpha.com".into()), Ok("beta.org".into())]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn every_line_yields_one_item_except_a_header(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b"ab.,1\n\r \xff\xef\xbb\xbfdomain".to_vec()), 0..200)
+        ) {
+            let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            let lines = newlines + u64::from(bytes.last().is_some_and(|&b| b != b'\n'));
+            let (items, header, read_lines) = read(&bytes);
+            proptest::prop_assert_eq!(read_lines, lines);
+            proptest::prop_assert_eq!(items.len() as u64 + u64::from(header.is_some()), lines);
+            for (i, item) in items.iter().enumerate() {
+                proptest::prop_assert_eq!(item.line_no, i as u64 + 1 + u64::from(header.is_some()));
+            }
+        }
+    }
+
     #[test]
     fn empty_input_yields_nothing() {
         assert_eq!(read(b"").2, 0);
