@@ -57,7 +57,13 @@ impl World {
     /// Answers `qname` (lowercase, no trailing dot) for `qtype` (RFC 1035 type number),
     /// following in-world CNAMEs, emitting records into `sink`. Returns the rcode
     /// (NXDOMAIN vs NOERROR-with-no-records = NODATA).
-    pub fn resolve(&self, qname: &str, qtype: u16, addrs: &LabAddrs, sink: &mut dyn AnswerSink) -> Rcode {
+    pub fn resolve(
+        &self,
+        qname: &str,
+        qtype: u16,
+        addrs: &LabAddrs,
+        sink: &mut dyn AnswerSink,
+    ) -> Rcode {
         let _ = (qname, qtype, addrs, sink);
         todo!("lab issue")
     }
