@@ -146,8 +146,10 @@ pub fn parse(body: &[u8]) -> PolicyReport {
         }
     };
     let policy = if errors.is_empty() { policy } else { None };
-    let strict_valid =
-        errors.is_empty() && warnings.iter().all(|w| w.severity() != Severity::StrictOnly);
+    let strict_valid = errors.is_empty()
+        && warnings
+            .iter()
+            .all(|w| w.severity() != Severity::StrictOnly);
     PolicyReport {
         policy,
         errors,

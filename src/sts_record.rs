@@ -89,9 +89,7 @@ pub fn parse_record(bytes: &[u8]) -> StsRecord {
     for (name, value) in fields {
         if name == "id" {
             if !valid_id(value) {
-                return invalid(format!(
-                    "id {value:?} is not 1 to 32 letters and digits (RFC 8461 §3.1)"
-                ));
+                return invalid(format!("id {value:?} is not 1 to 32 letters and digits"));
             }
             // The first of duplicated fields wins.
             id.get_or_insert_with(|| value.to_string());
@@ -110,7 +108,7 @@ pub fn parse_record(bytes: &[u8]) -> StsRecord {
             extensions,
             text,
         },
-        None => invalid("no id field (RFC 8461 §3.1: id is required)".into()),
+        None => invalid("no id field (id is required)".into()),
     }
 }
 

@@ -83,7 +83,7 @@ fn parse_fields(bytes: &[u8]) -> Result<Vec<String>, String> {
             check_extension(name, value)?;
         }
     }
-    rua.ok_or_else(|| "no rua field (RFC 8460 §3: rua is required)".into())
+    rua.ok_or_else(|| "no rua field (rua is required)".into())
 }
 
 /// `tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri)`.

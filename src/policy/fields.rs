@@ -74,7 +74,14 @@ pub fn read(text: &str, errors: &mut Vec<Problem>, warnings: &mut Vec<Problem>) 
         if skip.as_ref().is_some_and(|r| r.contains(&i)) {
             continue;
         }
-        read_line(line, &mut noise, &mut first, &mut mx, &mut extensions, warnings);
+        read_line(
+            line,
+            &mut noise,
+            &mut first,
+            &mut mx,
+            &mut extensions,
+            warnings,
+        );
     }
     push_noise(&noise, warnings);
     judge(first, &mx, extensions, errors, warnings)
@@ -93,14 +100,14 @@ fn read_line<'a>(
         return;
     }
     // Trailing WSP is allowed by the grammar.
-    let content = line.text.trim_end_matches(is_wsp);
-    if content.starts_with(is_wsp) {
-        noise.leading.push(line.no);
-    }
-    let content = content.trim_start_matches(is_wsp);
+    let trimmed = line.text.trim_end_matches(is_wsp);
+    let content = trimmed.trim_start_matches(is_wsp);
     if content.starts_with('#') {
         noise.comment.push(line.no);
         return;
+    }
+    if content.len() != trimmed.len() {
+        noise.leading.push(line.no);
     }
     let Some((raw_key, raw_value)) = content.split_once(':') else {
         noise.no_colon.push(line.no);
@@ -114,7 +121,10 @@ fn read_line<'a>(
     if !valid_ext_name(key) {
         warnings.push(Problem::new(
             "key_invalid",
-            format!("line {}: key {key:?} is not a field name; line ignored", line.no),
+            format!(
+                "line {}: key {key:?} is not a field name; line ignored",
+                line.no
+            ),
         ));
         return;
     }
@@ -154,7 +164,10 @@ fn unknown(
     let hint = ["version", "mode", "mx", "max_age"]
         .iter()
         .find(|k| looks_like(key, k))
-        .map(|k| format!(" (did you mean {k}? keys are case-sensitive)"))
+        .map(|k| match key.eq_ignore_ascii_case(k) {
+            true => format!(" (did you mean {k}? keys are case-sensitive)"),
+            false => format!(" (did you mean {k}?)"),
+        })
         .unwrap_or_default();
     warnings.push(Problem::new(
         "unknown_key",
@@ -173,7 +186,9 @@ fn unknown(
 
 /// `sts-policy-ext-value`: non-control characters, spaces only inside.
 fn valid_ext_value(v: &str) -> bool {
-    !v.is_empty() && !v.ends_with(' ') && v.chars().all(|c| c == ' ' || (c > ' ' && !c.is_control()))
+    !v.is_empty()
+        && !v.ends_with(' ')
+        && v.chars().all(|c| c == ' ' || (c > ' ' && !c.is_control()))
 }
 
 /// A case-insensitive match or a single edit away (`ms`, `nmx`, `max-age`).
@@ -202,13 +217,20 @@ fn push_noise(noise: &Noise, warnings: &mut Vec<Problem>) {
         ("leading_whitespace", &noise.leading, "indented"),
         ("comment_line", &noise.comment, "'#' comments, ignored"),
         ("no_colon", &noise.no_colon, "not key: value, ignored"),
-        ("space_before_colon", &noise.space_before_colon, "whitespace before ':'"),
+        (
+            "space_before_colon",
+            &noise.space_before_colon,
+            "whitespace before ':'",
+        ),
     ];
     for (code, nos, what) in kinds {
         if !nos.is_empty() {
             let list: Vec<String> = nos.iter().map(|n| n.to_string()).collect();
             let s = if nos.len() == 1 { "" } else { "s" };
-            warnings.push(Problem::new(code, format!("line{s} {} {what}", list.join(", "))));
+            warnings.push(Problem::new(
+                code,
+                format!("line{s} {} {what}", list.join(", ")),
+            ));
         }
     }
 }
@@ -223,7 +245,10 @@ fn judge(
 ) -> Option<Policy> {
     let version = match first.version {
         None => {
-            errors.push(Problem::new("version_missing", "no \"version: STSv1\" line"));
+            errors.push(Problem::new(
+                "version_missing",
+                "no \"version: STSv1\" line",
+            ));
             None
         }
         Some("STSv1") => Some("STSv1"),
@@ -245,7 +270,10 @@ fn judge(
             None => {
                 errors.push(Problem::new(
                     "mode_invalid",
-                    format!("mode {v:?} is not exactly enforce, testing or none"),
+                    format!(
+                        "mode {v:?} is not exactly enforce, testing or none{}",
+                        mode_hint(v)
+                    ),
                 ));
                 None
             }
@@ -289,6 +317,25 @@ fn judge(
     })
 }
 
+/// A guess at the intended mode for `enforced`, `Enforce`, `test`, ...
+fn mode_hint(v: &str) -> String {
+    let v = v.to_ascii_lowercase();
+    let v = v.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    if !v.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return String::new();
+    }
+    let guess = if v.starts_with("enforc") {
+        "enforce"
+    } else if v.starts_with("test") {
+        "testing"
+    } else if v == "none" {
+        "none"
+    } else {
+        return String::new();
+    };
+    format!(" (did you mean {guess}?)")
+}
+
 /// `1*10(DIGIT)`, at most 31557600.
 fn max_age(v: &str, errors: &mut Vec<Problem>) -> Option<u64> {
     if v.is_empty() || v.len() > 10 || !v.bytes().all(|b| b.is_ascii_digit()) {
@@ -314,12 +361,12 @@ fn mx_patterns(mx_lines: &[(&str, usize)], warnings: &mut Vec<Problem>) -> Vec<S
     let mut out: Vec<String> = Vec::new();
     for &(raw, no) in mx_lines {
         let mut p = raw;
-        if p.len() > 1 && p.ends_with('.') {
+        if let Some(stripped) = p.strip_suffix('.').filter(|s| valid_mx_pattern(s)) {
             warnings.push(Problem::new(
                 "mx_trailing_dot",
-                format!("line {no}: mx {raw:?} ends with '.'; read as {:?}", &p[..p.len() - 1]),
+                format!("line {no}: mx {raw:?} ends with '.'; read as {stripped:?}"),
             ));
-            p = &p[..p.len() - 1];
+            p = stripped;
         }
         if !valid_mx_pattern(p) {
             warnings.push(Problem::new(

@@ -69,7 +69,11 @@ pub fn split(text: &str) -> Vec<Line<'_>> {
     while i < bytes.len() {
         match bytes[i] {
             b'\n' => {
-                let end = if i > start && bytes[i - 1] == b'\r' { i - 1 } else { i };
+                let end = if i > start && bytes[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
                 lines.push(line(lines.len(), &text[start..end], false));
                 start = i + 1;
             }

@@ -6,7 +6,12 @@ use super::*;
 fn verdict(body: &str) -> (bool, bool, Vec<String>, Vec<String>) {
     let r = parse(body.as_bytes());
     let codes = |v: &[Problem]| v.iter().map(|p| p.code.to_string()).collect::<Vec<_>>();
-    (r.strict_valid, r.policy.is_some(), codes(&r.errors), codes(&r.warnings))
+    (
+        r.strict_valid,
+        r.policy.is_some(),
+        codes(&r.errors),
+        codes(&r.warnings),
+    )
 }
 
 const GOOD: &str = "version: STSv1\nmode: enforce\nmx: mail.example.com\nmax_age: 604800\n";
@@ -26,7 +31,10 @@ fn rfc_8461_example_policy_is_strictly_valid() {
     let p = r.policy.unwrap();
     assert_eq!(p.mode, Mode::Enforce);
     assert_eq!(p.max_age, 604800);
-    assert_eq!(p.mx, ["mail.example.com", "*.example.net", "backupmx.example.com"]);
+    assert_eq!(
+        p.mx,
+        ["mail.example.com", "*.example.net", "backupmx.example.com"]
+    );
 }
 
 #[test]
@@ -39,7 +47,10 @@ fn lf_crlf_mixed_and_missing_final_terminator_are_all_legal() {
         "version: STSv1\nmode: enforce\nmx: mail.example.com\nmax_age: 604800",
     ] {
         let (strict, lenient, e, w) = verdict(body);
-        assert!(strict && lenient && e.is_empty() && w.is_empty(), "{body:?}: {e:?} {w:?}");
+        assert!(
+            strict && lenient && e.is_empty() && w.is_empty(),
+            "{body:?}: {e:?} {w:?}"
+        );
     }
 }
 
@@ -55,13 +66,36 @@ fn trailing_whitespace_and_whitespace_after_colon_are_legal() {
 fn required_fields_missing_are_lenient_errors() {
     // version, mode and max_age are required; mx is required unless mode is none.
     let cases: &[(&str, &[&str])] = &[
-        ("mode: enforce\nmx: a.example\nmax_age: 1\n", &["version_missing"]),
-        ("version: STSv1\nmx: a.example\nmax_age: 86400\n", &["mode_missing"]),
-        ("version: STSv1\nmode: enforce\nmx: a.example\n", &["max_age_missing"]),
-        ("version: STSv1\nmode: enforce\nmax_age: 86400\n", &["mx_missing"]),
-        ("version: STSv1\nmode: testing\nmax_age: 86400\n", &["mx_missing"]),
+        (
+            "mode: enforce\nmx: a.example\nmax_age: 1\n",
+            &["version_missing"],
+        ),
+        (
+            "version: STSv1\nmx: a.example\nmax_age: 86400\n",
+            &["mode_missing"],
+        ),
+        (
+            "version: STSv1\nmode: enforce\nmx: a.example\n",
+            &["max_age_missing"],
+        ),
+        (
+            "version: STSv1\nmode: enforce\nmax_age: 86400\n",
+            &["mx_missing"],
+        ),
+        (
+            "version: STSv1\nmode: testing\nmax_age: 86400\n",
+            &["mx_missing"],
+        ),
         ("version: STSv1\nmode: none\nmax_age: 86400\n", &[]),
-        ("a\n", &["version_missing", "mode_missing", "max_age_missing", "mx_missing"]),
+        (
+            "a\n",
+            &[
+                "version_missing",
+                "mode_missing",
+                "max_age_missing",
+                "mx_missing",
+            ],
+        ),
     ];
     for (body, want) in cases {
         let (_, lenient, e, _) = verdict(body);
@@ -121,7 +155,8 @@ fn max_age_bounds_zero_and_one_year_are_valid() {
 fn the_first_of_duplicated_fields_wins() {
     // "If any non-repeated field ... is duplicated, all entries except for
     //  the first SHALL be ignored."
-    let body = "version: STSv1\nmode: testing\nmode: enforce\nmx: a.example\nmax_age: 86400\nmax_age: x\n";
+    let body =
+        "version: STSv1\nmode: testing\nmode: enforce\nmx: a.example\nmax_age: 86400\nmax_age: x\n";
     let r = parse(body.as_bytes());
     assert!(r.strict_valid);
     assert_eq!(r.policy.as_ref().unwrap().mode, Mode::Testing);
@@ -157,7 +192,10 @@ fn formatting_noise_breaks_strict_only() {
         ("\n", "blank_line"),
         ("# comment\n", "comment_line"),
         ("   # indented comment\n", "comment_line"),
-        ("---\npermalink: /.well-known/mta-sts.txt\n---\n", "front_matter"),
+        (
+            "---\npermalink: /.well-known/mta-sts.txt\n---\n",
+            "front_matter",
+        ),
         ("just words\n", "no_colon"),
         ("bad key: x\n", "key_invalid"),
         ("x-ext: tab\there\n", "value_invalid"),
@@ -169,11 +207,26 @@ fn formatting_noise_breaks_strict_only() {
         assert!(w.iter().any(|c| c == code), "{body:?}: {w:?}");
     }
     let cases: &[(&str, &str)] = &[
-        ("  version: STSv1\n  mode: enforce\n  mx: a.example\n  max_age: 86400\n", "leading_whitespace"),
-        ("version : STSv1\nmode: enforce\nmx: a.example\nmax_age: 86400\n", "space_before_colon"),
-        ("version: STSv1\rmode: enforce\rmx: a.example\rmax_age: 86400\r", "bare_cr"),
-        ("version: STSv1\nmode: enforce\nmx: a.example.\nmax_age: 86400\n", "mx_trailing_dot"),
-        ("version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 86400\n\n", "blank_line"),
+        (
+            "  version: STSv1\n  mode: enforce\n  mx: a.example\n  max_age: 86400\n",
+            "leading_whitespace",
+        ),
+        (
+            "version : STSv1\nmode: enforce\nmx: a.example\nmax_age: 86400\n",
+            "space_before_colon",
+        ),
+        (
+            "version: STSv1\rmode: enforce\rmx: a.example\rmax_age: 86400\r",
+            "bare_cr",
+        ),
+        (
+            "version: STSv1\nmode: enforce\nmx: a.example.\nmax_age: 86400\n",
+            "mx_trailing_dot",
+        ),
+        (
+            "version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 86400\n\n",
+            "blank_line",
+        ),
     ];
     for (body, code) in cases {
         let (strict, lenient, e, w) = verdict(body);
@@ -247,10 +300,21 @@ fn short_max_age_outside_none_is_advice_only() {
 #[test]
 fn every_emitted_code_is_in_the_table_and_codes_are_unique() {
     for (i, c) in CODES.iter().enumerate() {
-        assert!(CODES[i + 1..].iter().all(|d| d.code != c.code), "{}", c.code);
-        assert!(c.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
+        assert!(
+            CODES[i + 1..].iter().all(|d| d.code != c.code),
+            "{}",
+            c.code
+        );
+        assert!(c
+            .code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
     }
-    let bodies = [GOOD, "a", "\u{feff}# x\n\n  version : STSv2\nmode: x\nmax_age: y\nmx: .\nfoo bar: 1\n"];
+    let bodies = [
+        GOOD,
+        "a",
+        "\u{feff}# x\n\n  version : STSv2\nmode: x\nmax_age: y\nmx: .\nfoo bar: 1\n",
+    ];
     for b in bodies {
         let r = parse(b.as_bytes());
         for p in r.errors.iter().chain(&r.warnings) {
