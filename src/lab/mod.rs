@@ -4,3 +4,4 @@
 //! `dns_server` and `https_server` are thin socket adapters around it.
 
 pub mod world;
+pub mod truth;
