@@ -30,6 +30,32 @@ pub enum Profile {
     Adversarial,
 }
 
+/// The seed `stsmap lab` uses when none is given.
+pub const DEFAULT_SEED: u64 = 1;
+
+impl Profile {
+    pub const ALL: &'static [Profile] = &[Profile::Realistic, Profile::Adversarial];
+
+    /// The name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Realistic => "realistic",
+            Profile::Adversarial => "adversarial",
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Profile, String> {
+        Profile::ALL
+            .iter()
+            .copied()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown profile {s:?} (realistic | adversarial)"))
+    }
+}
+
 /// Where the lab's HTTPS server listens: policy hosts resolve here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LabAddrs {
