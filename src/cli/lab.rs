@@ -91,8 +91,14 @@ mod tests {
 
     #[test]
     fn list_lines_give_rank_and_normalised_domain() {
-        assert_eq!(simple_list_entry(3, "7,Example.COM."), Some((7, "example.com".into())));
-        assert_eq!(simple_list_entry(3, " example.org \r"), Some((3, "example.org".into())));
+        assert_eq!(
+            simple_list_entry(3, "7,Example.COM."),
+            Some((7, "example.com".into()))
+        );
+        assert_eq!(
+            simple_list_entry(3, " example.org \r"),
+            Some((3, "example.org".into()))
+        );
         assert_eq!(simple_list_entry(1, "rank,domain"), None);
         assert_eq!(simple_list_entry(1, "Domain"), None);
         assert_eq!(simple_list_entry(5, ""), None);

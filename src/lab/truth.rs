@@ -14,9 +14,7 @@ use std::net::Ipv4Addr;
 use crate::lab::world::{qtype, BodySpec, CertSpec, Collect, LabAddrs, Rcode, World};
 use crate::mx::{self, MxAnswer};
 use crate::policy;
-use crate::row::{
-    classify, InputStatus, MxStatus, PolicyStatus, RecordStatus, ResultRow,
-};
+use crate::row::{classify, InputStatus, MxStatus, PolicyStatus, RecordStatus, ResultRow};
 use crate::sts_record::{self, StsRecord};
 use crate::tlsrpt::{self, TlsRptRecord};
 
@@ -66,11 +64,10 @@ impl World {
             row.mx_status = Some(MxStatus::Nxdomain);
             return;
         }
-        let records: Vec<(u16, String)> = c
-            .mx
-            .into_iter()
-            .map(|(p, h)| (p, if h.is_empty() { ".".to_string() } else { h }))
-            .collect();
+        let records: Vec<(u16, String)> =
+            c.mx.into_iter()
+                .map(|(p, h)| (p, if h.is_empty() { ".".to_string() } else { h }))
+                .collect();
         let (status, hosts) = match mx::interpret(&records) {
             MxAnswer::Hosts(h) | MxAnswer::NullMixed(h) => (MxStatus::Ok, h),
             MxAnswer::NullMx => (MxStatus::NullMx, Vec::new()),
