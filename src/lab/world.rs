@@ -498,3 +498,6 @@ impl AnswerSink for Collect {
         self.aaaa.push(addr);
     }
 }
+
+#[cfg(test)]
+mod tests;
