@@ -46,7 +46,7 @@ impl Draws {
 
     /// A draw in `0..n` (n > 0), by multiply-shift (no modulo bias worth noting at these sizes).
     pub fn below(&mut self, n: u32) -> u32 {
-        ((self.next_u64() >> 32) * u64::from(n) >> 32) as u32
+        (((self.next_u64() >> 32) * u64::from(n)) >> 32) as u32
     }
 
     /// Picks a value by integer weights (a zero weight is never picked).
