@@ -215,7 +215,7 @@ impl World {
             if !rest.contains('.') {
                 break;
             }
-            if !spec::derive(self.profile, self.seed, rest).exists() {
+            if !spec::exists_alone(self.profile, self.seed, rest) {
                 return DomainSpec::nonexistent(s.bits);
             }
         }

@@ -457,16 +457,26 @@ const COVERAGE_REALISTIC: &[(Coverage, u32)] = &[
 ];
 const CONTENT_TYPE_REALISTIC: &[(u8, u32)] = &[(0, 70), (1, 25), (2, 3), (3, 2)];
 
+fn draw_mx(profile: Profile, d: &mut Draws) -> MxSpec {
+    match profile {
+        Profile::Adversarial => d.pick(MX_ADVERSARIAL),
+        Profile::Realistic => d.pick(MX_REALISTIC),
+    }
+}
+
+/// Whether `domain` alone exists (the first draws of [`derive`], without the rest).
+pub fn exists_alone(profile: Profile, seed: u64, domain: &str) -> bool {
+    let mut d = Draws::new(seed, domain.as_bytes());
+    d.next_u64();
+    draw_mx(profile, &mut d) != MxSpec::Nxdomain
+}
+
 /// Derives the spec of `domain` alone, before the existence of its ancestors is applied.
 pub fn derive(profile: Profile, seed: u64, domain: &str) -> DomainSpec {
     let mut d = Draws::new(seed, domain.as_bytes());
     let bits = d.next_u64();
     let adversarial = profile == Profile::Adversarial;
-    let mx = if adversarial {
-        d.pick(MX_ADVERSARIAL)
-    } else {
-        d.pick(MX_REALISTIC)
-    };
+    let mx = draw_mx(profile, &mut d);
     if mx == MxSpec::Nxdomain {
         return DomainSpec::nonexistent(bits);
     }

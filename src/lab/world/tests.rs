@@ -449,3 +449,17 @@ fn generated_patterns_cover_all_some_or_none_of_the_hosts() {
         b"version: STSv1\r\nmode: enforce\r\nmx: mx.old-provider.stsmap-lab.test\r\nmax_age: 86400\r\n"
     );
 }
+
+#[test]
+fn existence_alone_agrees_with_the_full_derivation() {
+    for profile in [Profile::Realistic, Profile::Adversarial] {
+        for i in 0..5000 {
+            let d = synthetic(i);
+            assert_eq!(
+                spec::exists_alone(profile, 9, &d),
+                spec::derive(profile, 9, &d).exists(),
+                "{d}"
+            );
+        }
+    }
+}
