@@ -204,10 +204,12 @@ impl World {
     /// The spec of `domain` (lowercase, no trailing dot). A domain exists only
     /// when every ancestor with two or more labels exists too, so an NXDOMAIN
     /// never hides a name below it (RFC 8020) — also in the exported zone.
+    /// Single-label names (TLDs, `localhost`) are never domains of the world
+    /// (they answer as empty non-terminals).
     pub fn spec(&self, domain: &str) -> DomainSpec {
         let s = spec::derive(self.profile, self.seed, domain);
-        if !s.exists() {
-            return s;
+        if !s.exists() || !domain.contains('.') {
+            return DomainSpec::nonexistent(s.bits);
         }
         let mut rest = domain;
         while let Some(i) = rest.find('.') {
@@ -272,6 +274,10 @@ impl World {
         };
         match role {
             Role::Lab => return self.lab_lookup(owner, qtype, addrs, sink),
+            // The root and TLDs exist above every domain (empty non-terminals here;
+            // the root's SOA and NS are the server's): never NXDOMAIN, which would
+            // deny every name below them to a resolver that minimises query names.
+            Role::Apex(d) if !d.contains('.') => return Node::Data,
             Role::Apex(d) => {
                 let s = self.spec(d);
                 if !s.exists() {

@@ -463,3 +463,24 @@ fn existence_alone_agrees_with_the_full_derivation() {
         }
     }
 }
+
+#[test]
+fn single_label_names_are_empty_non_terminals_not_domains() {
+    let w = World::new(Profile::Adversarial, 1);
+    for tld in ["com", "localhost", "test"] {
+        assert!(!w.spec(tld).exists());
+        assert_eq!(
+            ask(&w, tld, qtype::MX),
+            (Rcode::NoError, Collect::default())
+        );
+        assert_eq!(
+            ask(&w, &format!("_mta-sts.{tld}"), qtype::TXT).0,
+            Rcode::NxDomain
+        );
+        let mut n = 0;
+        w.zone_names(tld, &mut |_, _| n += 1);
+        assert_eq!(n, 0);
+    }
+    let (r, c) = ask(&w, "", qtype::A);
+    assert_eq!((r, c), (Rcode::NoError, Collect::default()));
+}
