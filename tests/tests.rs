@@ -1,1 +1,2 @@
 mod lab_world;
+mod parsers;

@@ -215,7 +215,7 @@ fn push_noise(noise: &Noise, warnings: &mut Vec<Problem>) {
         ("bare_cr", &noise.bare_cr, "ended by CR alone"),
         ("blank_line", &noise.blank, "blank"),
         ("leading_whitespace", &noise.leading, "indented"),
-        ("comment_line", &noise.comment, "'#' comments, ignored"),
+        ("comment_line", &noise.comment, "'#' comment, ignored"),
         ("no_colon", &noise.no_colon, "not key: value, ignored"),
         (
             "space_before_colon",
