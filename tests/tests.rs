@@ -1,2 +1,3 @@
 mod input;
+mod lab_world;
 mod parsers;

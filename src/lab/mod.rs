@@ -3,4 +3,5 @@
 //! `world` is pure: for any domain, profile and seed it derives what the world serves.
 //! `dns_server` and `https_server` are thin socket adapters around it.
 
+pub mod truth;
 pub mod world;
