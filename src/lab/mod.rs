@@ -6,5 +6,6 @@
 pub mod world;
 pub mod dns_server;
 pub mod faults;
+pub mod truth;
 pub mod wire;
 pub mod zone;
