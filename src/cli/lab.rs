@@ -87,28 +87,17 @@ fn zone_cmd(a: ZoneArgs) -> anyhow::Result<ExitCode> {
     zone::write_apex(&mut out)?;
     let mut ex = ZoneExporter::new(&world, a.world.addrs());
     for d in &domains {
-        for name in zone_names(&world, d) {
-            ex.export(&name, &mut out)?;
-        }
+        ex.export_domain(d, &mut out)?;
     }
+    ex.export_lab(&mut out)?;
     out.flush()?;
     eprintln!(
-        "zone: {} domains, {} names, {} records",
+        "zone: {} domains, {} rrsets, {} records",
         domains.len(),
-        ex.names_written,
+        ex.rrsets,
         ex.records_written
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The names of `domain` the scanner asks about.
-fn zone_names(_world: &World, domain: &str) -> Vec<String> {
-    vec![
-        domain.to_string(),
-        format!("_mta-sts.{domain}"),
-        format!("mta-sts.{domain}"),
-        format!("_smtp._tls.{domain}"),
-    ]
 }
 
 /// Reads a domain list: the last comma-separated field of each line, lowercased, without a

@@ -1,5 +1,5 @@
 //! Zone-file export: the DNS side of the world as one RFC 1035 master file with origin `.`,
-//! so NSD, Knot or BIND can serve the same world unchanged.
+//! so NSD, Knot or BIND can serve the same world unchanged (for the names exported).
 //!
 //! ```text
 //! RFC 1035 5.1: <domain-name> [<TTL>] [<class>] <type> <RDATA>
@@ -9,15 +9,12 @@
 //!   without interior spaces, or as a string beginning with a " and ending with a "."
 //! ```
 
-use super::wire::{self, APEX_MAILBOX, APEX_NS, APEX_SOA_TIMERS, APEX_TTL};
+use super::wire::{APEX_MAILBOX, APEX_NS, APEX_SOA_TIMERS, APEX_TTL};
 use super::world::{AnswerSink, LabAddrs, World};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
-
-/// The query types asked of the world for every exported name.
-const EXPORT_TYPES: [u16; 5] = [wire::TYPE_CNAME, wire::TYPE_A, wire::TYPE_AAAA, wire::TYPE_MX, wire::TYPE_TXT];
 
 /// Writes the `$ORIGIN`, `$TTL`, SOA and NS lines of the lab zone.
 pub fn write_apex(out: &mut impl Write) -> io::Result<()> {
@@ -31,16 +28,17 @@ pub fn write_apex(out: &mut impl Write) -> io::Result<()> {
     writeln!(out, ".\t{APEX_TTL}\tIN\tNS\t{APEX_NS}.")
 }
 
-/// Exports names of a world, each once, following CNAME targets and MX exchanges so every
-/// in-world name an answer mentions is in the zone too.
+/// Exports the rrsets of a world, each (owner, type) once: the world enumerates them
+/// ([`World::zone_names`], [`World::lab_zone_names`]) and gives each one's records
+/// ([`World::rrset`], without following CNAMEs, as a zone holds them).
 pub struct ZoneExporter<'w> {
     world: &'w World,
     addrs: LabAddrs,
-    seen: HashSet<String>,
-    /// Names written (owners with at least one record).
-    pub names_written: usize,
+    seen: HashSet<(String, u16)>,
     /// Records written.
     pub records_written: usize,
+    /// Rrsets asked of the world (some are empty: NODATA owners).
+    pub rrsets: usize,
 }
 
 impl<'w> ZoneExporter<'w> {
@@ -49,39 +47,38 @@ impl<'w> ZoneExporter<'w> {
             world,
             addrs,
             seen: HashSet::new(),
-            names_written: 0,
             records_written: 0,
+            rrsets: 0,
         }
     }
 
-    /// Writes every record owned by `name` (lowercase, no trailing dot), then the names its
-    /// records point to. A name already exported is skipped.
-    pub fn export(&mut self, name: &str, out: &mut impl Write) -> io::Result<()> {
-        let mut todo = vec![name.trim_end_matches('.').to_ascii_lowercase()];
-        while let Some(name) = todo.pop() {
-            if name.is_empty() || !self.seen.insert(name.clone()) {
+    /// Writes every rrset `domain` (lowercase, no trailing dot) contributes.
+    pub fn export_domain(&mut self, domain: &str, out: &mut impl Write) -> io::Result<()> {
+        let mut todo = Vec::new();
+        self.world.zone_names(domain, &mut |owner, t| todo.push((owner.to_string(), t)));
+        self.export_all(todo, out)
+    }
+
+    /// Writes the lab-owned provider names.
+    pub fn export_lab(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let mut todo = Vec::new();
+        World::lab_zone_names(&mut |owner, t| todo.push((owner.to_string(), t)));
+        self.export_all(todo, out)
+    }
+
+    fn export_all(&mut self, todo: Vec<(String, u16)>, out: &mut impl Write) -> io::Result<()> {
+        for key in todo {
+            if self.seen.contains(&key) {
                 continue;
             }
             let mut sink = ZoneSink::default();
-            for t in EXPORT_TYPES {
-                let _ = self.world.resolve(&name, t, &self.addrs, &mut sink);
-            }
-            let mut lines = HashSet::new();
-            let mut wrote = false;
+            let _ = self.world.rrset(&key.0, key.1, &self.addrs, &mut sink);
+            self.rrsets += 1;
             for rec in &sink.records {
-                if rec.owner != name {
-                    continue;
-                }
-                if let Some(t) = &rec.target {
-                    todo.push(t.clone());
-                }
-                if lines.insert(rec.line.as_str()) {
-                    writeln!(out, "{}", rec.line)?;
-                    self.records_written += 1;
-                    wrote = true;
-                }
+                writeln!(out, "{}", rec.line)?;
+                self.records_written += 1;
             }
-            self.names_written += usize::from(wrote);
+            self.seen.insert(key);
         }
         Ok(())
     }
@@ -90,10 +87,6 @@ impl<'w> ZoneExporter<'w> {
 /// One record as zone-file text.
 #[derive(Debug)]
 struct Record {
-    /// Lowercase owner, no trailing dot (to compare with the exported name).
-    owner: String,
-    /// A name the record points to (CNAME target, MX exchange), lowercase, no trailing dot.
-    target: Option<String>,
     line: String,
 }
 
@@ -109,14 +102,11 @@ impl ZoneSink {
         self.records.iter().map(|r| r.line.as_str())
     }
 
-    fn push(&mut self, owner: &[&str], ttl: u32, rtype: &str, rdata: &str, target: Option<&[&str]>) {
-        let owner = owner.concat();
-        let owner = owner.trim_end_matches('.').to_ascii_lowercase();
+    fn push(&mut self, owner: &[&str], ttl: u32, rtype: &str, rdata: &str) {
         let mut line = String::new();
-        push_name(&mut line, &owner);
+        push_name(&mut line, &owner.concat().to_ascii_lowercase());
         let _ = write!(line, "\t{ttl}\tIN\t{rtype}\t{rdata}");
-        let target = target.map(|t| t.concat().trim_end_matches('.').to_ascii_lowercase());
-        self.records.push(Record { owner, target, line });
+        self.records.push(Record { line });
     }
 }
 
@@ -163,15 +153,11 @@ pub fn quote_string(s: &mut String, bytes: &[u8]) {
 
 impl AnswerSink for ZoneSink {
     fn cname(&mut self, owner: &[&str], target: &[&str], ttl: u32) {
-        self.push(owner, ttl, "CNAME", &name_text(target), Some(target));
+        self.push(owner, ttl, "CNAME", &name_text(target));
     }
 
     fn mx(&mut self, owner: &[&str], preference: u16, exchange: &[&str], ttl: u32) {
-        let rdata = format!("{preference} {}", name_text(exchange));
-        let target = exchange.concat();
-        // The null MX (RFC 7505) points at the root: nothing to follow.
-        let follow = (!target.trim_end_matches('.').is_empty()).then_some(exchange);
-        self.push(owner, ttl, "MX", &rdata, follow);
+        self.push(owner, ttl, "MX", &format!("{preference} {}", name_text(exchange)));
     }
 
     fn txt(&mut self, owner: &[&str], strings: &[&[u8]], ttl: u32) {
@@ -193,15 +179,15 @@ impl AnswerSink for ZoneSink {
                 quote_string(&mut rdata, chunk);
             }
         }
-        self.push(owner, ttl, "TXT", &rdata, None);
+        self.push(owner, ttl, "TXT", &rdata);
     }
 
     fn a(&mut self, owner: &[&str], addr: Ipv4Addr, ttl: u32) {
-        self.push(owner, ttl, "A", &addr.to_string(), None);
+        self.push(owner, ttl, "A", &addr.to_string());
     }
 
     fn aaaa(&mut self, owner: &[&str], addr: Ipv6Addr, ttl: u32) {
-        self.push(owner, ttl, "AAAA", &addr.to_string(), None);
+        self.push(owner, ttl, "AAAA", &addr.to_string());
     }
 }
 
@@ -244,6 +230,5 @@ mod tests {
         let mut sink = ZoneSink::default();
         sink.mx(&["n.example"], 0, &[""], 300);
         assert_eq!(sink.lines().next().unwrap(), "n.example.\t300\tIN\tMX\t0 .");
-        assert!(sink.records[0].target.is_none());
     }
 }
