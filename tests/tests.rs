@@ -1,3 +1,4 @@
 mod input;
+mod lab_dns;
 mod lab_world;
 mod parsers;

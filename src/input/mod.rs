@@ -38,3 +38,9 @@ pub use open::{open, open_reader};
 pub use reader::{
     Header, InputItem, InputReader, DOMAIN_COLUMN_NAMES, MAX_LINE, RANK_COLUMN_NAMES,
 };
+
+/// The usual input stage: lines read from `reader`, normalised, and screened
+/// for duplicates exactly (see docs/input.md for the memory this takes).
+pub fn screen<R: std::io::BufRead>(reader: R) -> Screening<InputReader<R>> {
+    Screening::new(InputReader::new(reader), Deduper::new(DedupMode::Exact))
+}
