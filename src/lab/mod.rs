@@ -4,3 +4,5 @@
 //! `dns_server` and `https_server` are thin socket adapters around it.
 
 pub mod world;
+pub mod certs;
+pub mod https_server;
