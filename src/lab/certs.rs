@@ -46,8 +46,12 @@ impl LabCa {
     fn new(common_name: &str) -> Result<LabCa, rcgen::Error> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::OrganizationName, "stsmap lab");
-        params.distinguished_name.push(DnType::CommonName, common_name);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "stsmap lab");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
         params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
             KeyUsagePurpose::CrlSign,
@@ -197,7 +201,10 @@ mod tests {
     #[test]
     fn stall_and_not_tls_present_no_certificate() {
         let m = CertMinter::new().unwrap();
-        assert!(m.mint("a.example", CertSpec::HandshakeStall).unwrap().is_none());
+        assert!(m
+            .mint("a.example", CertSpec::HandshakeStall)
+            .unwrap()
+            .is_none());
         assert!(m.mint("a.example", CertSpec::NotTls).unwrap().is_none());
     }
 

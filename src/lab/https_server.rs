@@ -86,13 +86,12 @@ impl HttpsServer {
         std_listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(std_listener)?;
         let local_addr = listener.local_addr()?;
-        let mut base = ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
-        .map_err(io::Error::other)?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(NoCert));
+        let mut base =
+            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+                .map_err(io::Error::other)?
+                .with_no_client_auth()
+                .with_cert_resolver(Arc::new(NoCert));
         base.alpn_protocols = vec![b"http/1.1".to_vec()];
         let state = Arc::new(State {
             source,
@@ -214,7 +213,8 @@ async fn serve_conn(mut tcp: TcpStream, state: Arc<State>) {
     };
     let mut config = (*state.base).clone();
     config.cert_resolver = Arc::new(FixedCert(certified));
-    let Ok(Ok(tls)) = tokio::time::timeout(HELLO_TIMEOUT, start.into_stream(Arc::new(config))).await
+    let Ok(Ok(tls)) =
+        tokio::time::timeout(HELLO_TIMEOUT, start.into_stream(Arc::new(config))).await
     else {
         return;
     };
@@ -390,7 +390,9 @@ mod tests {
 
     #[test]
     fn non_loopback_bind_is_refused() {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let _guard = rt.enter();
         let world = World::new(crate::lab::world::Profile::Adversarial, 1);
         let err = HttpsServer::start(world, "0.0.0.0:0".parse().unwrap()).err();

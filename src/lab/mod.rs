@@ -3,6 +3,6 @@
 //! `world` is pure: for any domain, profile and seed it derives what the world serves.
 //! `dns_server` and `https_server` are thin socket adapters around it.
 
-pub mod world;
 pub mod certs;
 pub mod https_server;
+pub mod world;

@@ -1,0 +1,1 @@
+mod lab_https;
