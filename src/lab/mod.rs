@@ -5,4 +5,5 @@
 
 pub mod certs;
 pub mod https_server;
+pub mod truth;
 pub mod world;
