@@ -99,6 +99,8 @@ pub struct FetchConfig {
     pub max_body: usize,
     /// `--ca-file` contents: PEM CA certificates trusted besides webpki-roots.
     pub extra_ca_pem: Vec<Vec<u8>>,
+    /// Idle connections kept per policy host after a fetch (0: close when done).
+    pub max_idle_per_host: usize,
 }
 
 impl Default for FetchConfig {
@@ -110,6 +112,7 @@ impl Default for FetchConfig {
             timeout: Duration::from_secs(10),
             max_body: MAX_POLICY_BODY,
             extra_ca_pem: Vec::new(),
+            max_idle_per_host: 0,
         }
     }
 }
@@ -224,9 +227,13 @@ impl PolicyFetcher {
             tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
             tls_timeout: config.tls_timeout,
         };
+        // Every domain has its own policy host, so an idle connection is almost never
+        // reused; keeping one per host would pile up sockets during a scan. The pool
+        // still shares the connector, TLS config and session cache across fetches.
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(config.max_idle_per_host)
             .build(connector);
         Ok(PolicyFetcher { client, config })
     }

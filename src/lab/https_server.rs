@@ -27,7 +27,7 @@ use hyper_util::rt::TokioIo;
 use rustls::server::Acceptor;
 use rustls::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::LazyConfigAcceptor;
@@ -44,6 +44,8 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 const STALL_LIMIT: Duration = Duration::from_secs(300);
 /// Upper bound on any connection's life (a trickling body otherwise never ends).
 const CONN_LIMIT: Duration = Duration::from_secs(600);
+/// Pending-connection queue length (the kernel caps it at `net.core.somaxconn`).
+const BACKLOG: u32 = 4096;
 /// What a `NotTls` host answers to a ClientHello.
 const NOT_TLS_REPLY: &[u8] =
     b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nnot TLS\n";
@@ -82,9 +84,15 @@ impl HttpsServer {
             ));
         }
         let minter = Arc::new(CertMinter::new().map_err(io::Error::other)?);
-        let std_listener = std::net::TcpListener::bind(bind)?;
-        std_listener.set_nonblocking(true)?;
-        let listener = TcpListener::from_std(std_listener)?;
+        let socket = if bind.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(bind)?;
+        // A scanner opens hundreds of connections at once; the default 128 drops SYNs.
+        let listener = socket.listen(BACKLOG)?;
         let local_addr = listener.local_addr()?;
         let mut base =
             ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -188,10 +196,15 @@ async fn serve_conn(mut tcp: TcpStream, state: Arc<State>) {
     let Ok(Ok(start)) = tokio::time::timeout(HELLO_TIMEOUT, acceptor).await else {
         return;
     };
-    let Some(host) = start.client_hello().server_name().map(normalise) else {
-        return;
-    };
-    let Some(spec) = state.source.https(&host) else {
+    let spec = start
+        .client_hello()
+        .server_name()
+        .map(normalise)
+        .and_then(|host| Some((state.source.https(&host)?, host)));
+    let Some((spec, host)) = spec else {
+        // Not a policy host of this world (or no SNI): reset, as World::https documents.
+        drop(start);
+        let _ = tcp.set_zero_linger();
         return;
     };
     let certified = match spec.cert {
