@@ -168,6 +168,16 @@ impl FetchOutcome {
         }
     }
 
+    /// The `policy_status` cell of a failure; None for a body (the policy parser decides).
+    pub fn as_status(&self) -> Option<&'static str> {
+        self.error().map(FetchError::as_status)
+    }
+
+    /// The `policy_error` cell of a failure; None for a body.
+    pub fn as_error_code(&self) -> Option<String> {
+        self.error().map(FetchError::as_error_code)
+    }
+
     fn failed(error: FetchError) -> FetchOutcome {
         FetchOutcome::Failed {
             error,

@@ -182,6 +182,7 @@ async fn valid_certificate_and_200_yield_the_exact_body() {
         }
     );
     assert_eq!(outcome.http_status(), Some(200));
+    assert_eq!((outcome.as_status(), outcome.as_error_code()), (None, None));
 }
 
 #[tokio::test]
