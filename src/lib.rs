@@ -6,6 +6,7 @@
 //! and files live in thin adapters around it.
 
 pub mod dns;
+pub mod fetch;
 pub mod input;
 pub mod lab;
 pub mod lint;

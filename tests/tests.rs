@@ -1,4 +1,5 @@
 mod input;
 mod lab_dns;
+mod lab_https;
 mod lab_world;
 mod parsers;
