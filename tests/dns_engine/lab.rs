@@ -1,0 +1,1 @@
+//! Fault tests against the lab DNS server (added once the lab is merged).
