@@ -1,1 +1,2 @@
 mod dns_engine;
+mod lab_dns;

@@ -4,3 +4,8 @@
 //! `dns_server` and `https_server` are thin socket adapters around it.
 
 pub mod world;
+pub mod dns_server;
+pub mod faults;
+pub mod truth;
+pub mod wire;
+pub mod zone;

@@ -1,0 +1,1 @@
+//! Ground truth: the row a correct scanner must produce for a domain of the world.
