@@ -54,6 +54,8 @@ pub struct EngineConfig {
     pub rcvbuf: Option<usize>,
     /// When to back a failing resolver off.
     pub health: HealthConfig,
+    /// EDNS0 UDP payload size advertised (default 1232; tests lower it to force truncation).
+    pub edns_payload: u16,
 }
 
 impl EngineConfig {
@@ -71,6 +73,7 @@ impl EngineConfig {
             max_tcp: 64,
             rcvbuf: None,
             health: HealthConfig::default(),
+            edns_payload: super::query::EDNS_PAYLOAD,
         }
     }
 }
@@ -368,7 +371,7 @@ impl DnsEngine {
     pub async fn lookup(&self, name: &str, qtype: Qtype) -> Lookup {
         let inner = &*self.inner;
         bump(&inner.counters.lookups);
-        let question = match Question::new(name, qtype) {
+        let question = match Question::with_payload(name, qtype, inner.config.edns_payload) {
             Ok(q) => Arc::new(q),
             Err(m) => {
                 return Lookup {

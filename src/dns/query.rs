@@ -138,13 +138,19 @@ impl Question {
     /// Encodes a query for `name` (absolute or not; a trailing dot is optional) with RD=1 and
     /// EDNS0 at [`EDNS_PAYLOAD`] bytes. Fails only on names DNS cannot carry.
     pub fn new(name: &str, qtype: Qtype) -> Result<Question, Malformed> {
+        Question::with_payload(name, qtype, EDNS_PAYLOAD)
+    }
+
+    /// Like [`Question::new`] advertising `payload` bytes (a smaller size forces truncation,
+    /// for tests; sizes under 512 mean 512, RFC 6891 §6.2.5).
+    pub fn with_payload(name: &str, qtype: Qtype, payload: u16) -> Result<Question, Malformed> {
         let mut name = Name::from_ascii(name).map_err(|_| Malformed::BadName)?;
         name.set_fqdn(true);
         let mut msg = Message::new(0, MessageType::Query, OpCode::Query);
         msg.metadata.recursion_desired = true;
         msg.add_query(Query::query(name.clone(), qtype.record_type()));
         let mut edns = Edns::new();
-        edns.set_max_payload(EDNS_PAYLOAD);
+        edns.set_max_payload(payload);
         msg.set_edns(edns);
         let wire = msg.to_vec().map_err(|_| Malformed::BadName)?;
         let question_end = question_end(&wire).ok_or(Malformed::BadName)?;
