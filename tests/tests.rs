@@ -1,3 +1,4 @@
+mod dns_engine;
 mod input;
 mod lab_dns;
 mod lab_https;

@@ -1,0 +1,351 @@
+//! Pure DNS message handling: build a query, check that a reply belongs to it, and turn the reply
+//! into a typed outcome. No sockets here; everything is deterministic and unit-tested.
+//!
+//! ```text
+//! RFC 5452 §4.3: "When a resolver receives a response, it MUST verify that the response
+//! matches the question [...] the ID field [...] and the source address and port".
+//! RFC 2181 §10.1.1: a CNAME's target is followed; RFC 1035 §3.3.14: TXT-DATA is one or
+//! more <character-string>s.
+//! ```
+
+use std::net::IpAddr;
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+/// EDNS0 UDP payload size advertised in every query (the DNS Flag Day 2020 value).
+pub const EDNS_PAYLOAD: u16 = 1232;
+
+/// Longest CNAME chain followed inside one answer section before the reply is called malformed.
+pub const MAX_CNAME_CHAIN: usize = 16;
+
+/// The record types the scanner asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Qtype {
+    /// Mail exchangers of the domain (RFC 5321 §5.1).
+    Mx,
+    /// `_mta-sts` and `_smtp._tls` records (RFC 8461 §3.1, RFC 8460 §3).
+    Txt,
+    /// IPv4 addresses of the policy host.
+    A,
+    /// IPv6 addresses of the policy host.
+    Aaaa,
+}
+
+impl Qtype {
+    /// The hickory record type.
+    pub fn record_type(self) -> RecordType {
+        match self {
+            Qtype::Mx => RecordType::MX,
+            Qtype::Txt => RecordType::TXT,
+            Qtype::A => RecordType::A,
+            Qtype::Aaaa => RecordType::AAAA,
+        }
+    }
+
+    /// The numeric QTYPE on the wire.
+    pub fn code(self) -> u16 {
+        u16::from(self.record_type())
+    }
+}
+
+/// Records of the asked type, already converted to what the scanner uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Records {
+    /// (preference, exchange): exchange lowercase without the trailing dot, so the null MX
+    /// target "." (RFC 7505) becomes "". `crate::mx::interpret` gives it its meaning.
+    Mx(Vec<(u16, String)>),
+    /// One entry per TXT record, its character-strings concatenated as bytes (RFC 7208 §3.3
+    /// style), records kept apart so "multiple records" can be detected.
+    Txt(Vec<Vec<u8>>),
+    /// A or AAAA addresses.
+    Addrs(Vec<IpAddr>),
+}
+
+/// Why a reply could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Malformed {
+    /// The name asked for is not a valid DNS name.
+    BadName,
+    /// The reply did not decode as a DNS message.
+    Undecodable,
+    /// A response code other than NOERROR, NXDOMAIN, SERVFAIL, REFUSED (the code is kept).
+    Rcode(u16),
+    /// The CNAME chain loops or is longer than [`MAX_CNAME_CHAIN`].
+    CnameChain,
+    /// The TCP reply was truncated too, or the TCP exchange did not produce a matching reply.
+    TcpFailed,
+}
+
+/// How one lookup ended. NXDOMAIN and NODATA are answers (never retried); the others are
+/// failures after the engine has used its retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome<T> {
+    /// NOERROR with at least one record of the asked type at the end of the CNAME chain.
+    Answer(T),
+    /// RCODE 3: the name does not exist (RFC 8020: nothing below it either).
+    NxDomain,
+    /// NOERROR without records of the asked type (RFC 2308 §2.2).
+    NoData,
+    /// RCODE 2 from every resolver tried.
+    ServFail,
+    /// RCODE 5 from every resolver tried.
+    Refused,
+    /// No matching reply within the timeout, on every attempt.
+    Timeout,
+    /// The reply could not be used (see [`Malformed`]).
+    Malformed(Malformed),
+}
+
+impl<T> Outcome<T> {
+    /// Maps the answer payload, keeping every other outcome.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Answer(t) => Outcome::Answer(f(t)),
+            Outcome::NxDomain => Outcome::NxDomain,
+            Outcome::NoData => Outcome::NoData,
+            Outcome::ServFail => Outcome::ServFail,
+            Outcome::Refused => Outcome::Refused,
+            Outcome::Timeout => Outcome::Timeout,
+            Outcome::Malformed(m) => Outcome::Malformed(m),
+        }
+    }
+
+    /// Whether another resolver should be asked (SERVFAIL, REFUSED, timeout).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Outcome::ServFail | Outcome::Refused | Outcome::Timeout
+        )
+    }
+}
+
+/// One question, pre-encoded: the query bytes (id patched per attempt) and the wire qname in
+/// lowercase for matching replies without decoding them.
+#[derive(Debug, Clone)]
+pub struct Question {
+    /// The name asked for, fully qualified.
+    pub name: Name,
+    /// The type asked for.
+    pub qtype: Qtype,
+    /// The whole query message; bytes 0..2 hold the id and are rewritten per attempt.
+    pub wire: Vec<u8>,
+    /// End of the question section inside `wire` (header + qname + type + class).
+    pub question_end: usize,
+}
+
+impl Question {
+    /// Encodes a query for `name` (absolute or not; a trailing dot is optional) with RD=1 and
+    /// EDNS0 at [`EDNS_PAYLOAD`] bytes. Fails only on names DNS cannot carry.
+    pub fn new(name: &str, qtype: Qtype) -> Result<Question, Malformed> {
+        Question::with_payload(name, qtype, EDNS_PAYLOAD)
+    }
+
+    /// Like [`Question::new`] advertising `payload` bytes (a smaller size forces truncation,
+    /// for tests; sizes under 512 mean 512, RFC 6891 §6.2.5).
+    pub fn with_payload(name: &str, qtype: Qtype, payload: u16) -> Result<Question, Malformed> {
+        let mut name = Name::from_ascii(name).map_err(|_| Malformed::BadName)?;
+        name.set_fqdn(true);
+        let mut msg = Message::new(0, MessageType::Query, OpCode::Query);
+        msg.metadata.recursion_desired = true;
+        msg.add_query(Query::query(name.clone(), qtype.record_type()));
+        let mut edns = Edns::new();
+        edns.set_max_payload(payload);
+        msg.set_edns(edns);
+        let wire = msg.to_vec().map_err(|_| Malformed::BadName)?;
+        let question_end = question_end(&wire).ok_or(Malformed::BadName)?;
+        Ok(Question {
+            name,
+            qtype,
+            wire,
+            question_end,
+        })
+    }
+
+    /// The query bytes with `id` written into the header.
+    pub fn with_id(&self, id: u16) -> Vec<u8> {
+        let mut wire = self.wire.clone();
+        set_id(&mut wire, id);
+        wire
+    }
+}
+
+/// Writes `id` into a message's header.
+pub fn set_id(wire: &mut [u8], id: u16) {
+    wire[..2].copy_from_slice(&id.to_be_bytes());
+}
+
+/// The id of a message, if it has a header.
+pub fn message_id(wire: &[u8]) -> Option<u16> {
+    (wire.len() >= 12).then(|| u16::from_be_bytes([wire[0], wire[1]]))
+}
+
+/// Offset just past the first question (uncompressed qname + QTYPE + QCLASS).
+fn question_end(wire: &[u8]) -> Option<usize> {
+    let mut i = 12;
+    loop {
+        let len = *wire.get(i)? as usize;
+        if len & 0xC0 != 0 {
+            return None; // a compression pointer cannot appear in the first qname
+        }
+        i += 1 + len;
+        if len == 0 {
+            break;
+        }
+    }
+    let end = i + 4;
+    (wire.len() >= end).then_some(end)
+}
+
+/// Cheap check on raw bytes that `reply` answers `question` with `id`: QR set, same id,
+/// exactly one question, same QTYPE/QCLASS and the same qname compared ASCII
+/// case-insensitively (RFC 4343). Anything else is an unmatched reply.
+pub fn reply_matches(reply: &[u8], id: u16, question: &Question) -> bool {
+    if message_id(reply) != Some(id) || reply[2] & 0x80 == 0 {
+        return false;
+    }
+    if u16::from_be_bytes([reply[4], reply[5]]) != 1 {
+        return false;
+    }
+    let end = question.question_end;
+    match reply.get(12..end) {
+        Some(got) => got.eq_ignore_ascii_case(&question.wire[12..end]),
+        None => false,
+    }
+}
+
+/// What one reply says: an outcome for the lookup, the CNAME chain followed, and whether the
+/// server truncated it (TC=1, so the caller should ask again over TCP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// The typed outcome of this one reply.
+    pub outcome: Outcome<Records>,
+    /// CNAME targets followed from the qname, in order (lowercase, no trailing dot).
+    pub cname_chain: Vec<String>,
+    /// TC bit: the records are incomplete.
+    pub truncated: bool,
+}
+
+/// Decodes a reply (already matched by [`reply_matches`]) into a typed outcome.
+pub fn parse_reply(reply: &[u8], question: &Question) -> Parsed {
+    let malformed = |m| Parsed {
+        outcome: Outcome::Malformed(m),
+        cname_chain: Vec::new(),
+        truncated: false,
+    };
+    let msg = match Message::from_vec(reply) {
+        Ok(msg) => msg,
+        Err(_) => return malformed(Malformed::Undecodable),
+    };
+    // Defence in depth: the decoded question must be the asked one too.
+    match msg.queries.first() {
+        Some(q) if q.name() == &question.name && q.query_type() == question.qtype.record_type() => {
+        }
+        _ => return malformed(Malformed::Undecodable),
+    }
+    let truncated = msg.metadata.truncation;
+    let code = u16::from(msg.metadata.response_code);
+    let mut parsed = Parsed {
+        outcome: Outcome::NoData,
+        cname_chain: Vec::new(),
+        truncated,
+    };
+    parsed.outcome = match msg.metadata.response_code {
+        ResponseCode::NoError => match follow(&msg, question, &mut parsed.cname_chain) {
+            Ok(Some(records)) => Outcome::Answer(records),
+            Ok(None) => Outcome::NoData,
+            Err(m) => Outcome::Malformed(m),
+        },
+        ResponseCode::NXDomain => {
+            // Record the chain that led to the missing name, if any.
+            let _ = follow(&msg, question, &mut parsed.cname_chain);
+            Outcome::NxDomain
+        }
+        ResponseCode::ServFail => Outcome::ServFail,
+        ResponseCode::Refused => Outcome::Refused,
+        _ => Outcome::Malformed(Malformed::Rcode(code)),
+    };
+    parsed
+}
+
+/// Follows the CNAME chain from the qname through the answer section, then collects the
+/// records of the asked type owned by the final name. `Ok(None)` means no such records.
+fn follow(
+    msg: &Message,
+    question: &Question,
+    chain: &mut Vec<String>,
+) -> Result<Option<Records>, Malformed> {
+    let want = question.qtype.record_type();
+    let mut owner = question.name.clone();
+    'chain: loop {
+        for r in &msg.answers {
+            if r.name != owner {
+                continue;
+            }
+            if let RData::CNAME(target) = &r.data {
+                if chain.len() >= MAX_CNAME_CHAIN {
+                    return Err(Malformed::CnameChain);
+                }
+                let text = display_name(&target.0);
+                if chain.contains(&text) || target.0 == question.name {
+                    return Err(Malformed::CnameChain);
+                }
+                chain.push(text);
+                owner = target.0.clone();
+                continue 'chain;
+            }
+        }
+        break;
+    }
+    let owned = msg
+        .answers
+        .iter()
+        .filter(|r| r.name == owner && r.record_type() == want);
+    let records = match question.qtype {
+        Qtype::Mx => Records::Mx(
+            owned
+                .filter_map(|r| match &r.data {
+                    RData::MX(mx) => Some((mx.preference, display_name(&mx.exchange))),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Qtype::Txt => Records::Txt(
+            owned
+                .filter_map(|r| match &r.data {
+                    RData::TXT(txt) => Some(txt.txt_data.iter().flatten().copied().collect()),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Qtype::A | Qtype::Aaaa => Records::Addrs(
+            owned
+                .filter_map(|r| match &r.data {
+                    RData::A(a) => Some(IpAddr::V4(a.0)),
+                    RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+                    _ => None,
+                })
+                .collect(),
+        ),
+    };
+    let empty = match &records {
+        Records::Mx(v) => v.is_empty(),
+        Records::Txt(v) => v.is_empty(),
+        Records::Addrs(v) => v.is_empty(),
+    };
+    Ok((!empty).then_some(records))
+}
+
+/// A name as the scanner shows it: lowercase, no trailing dot (the root becomes "").
+pub fn display_name(name: &Name) -> String {
+    let mut s = name.to_ascii();
+    if s.ends_with('.') {
+        s.pop();
+    }
+    s.make_ascii_lowercase();
+    s
+}
+
+#[cfg(test)]
+#[path = "query_tests.rs"]
+mod tests;
