@@ -40,7 +40,7 @@ fn main() -> std::io::Result<()> {
     println!("distinct remembered: {}", lines.deduper().len());
     println!("{secs:.3} s, {:.0} lines/s", total as f64 / secs);
     let mut by_count: Vec<_> = reasons.into_iter().collect();
-    by_count.sort_by(|a, b| b.1.cmp(&a.1));
+    by_count.sort_by_key(|e| std::cmp::Reverse(e.1));
     for (reason, n) in by_count.iter().take(15) {
         println!("  {n:>8}  {reason}");
     }

@@ -40,7 +40,7 @@ pub struct Policy {
 /// One named problem: `code` is stable (used in results.csv), `rfc` the clause it breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// Stable snake_case name, e.g. `mode_invalid`, `crlf_mixed`, `utf8_bom`.
+    /// Stable snake_case name from [`CODES`], e.g. `mode_invalid`, `utf8_bom`.
     pub code: &'static str,
     /// The rule broken, e.g. "RFC 8461 §3.2".
     pub rfc: &'static str,

@@ -240,6 +240,7 @@ mod tests {
             ("uppercase idn lowered first", "BÜCHER.DE".as_bytes(), Ok("xn--bcher-kva.de")),
             ("fullwidth dot maps to dot", "example\u{ff0e}com".as_bytes(), Ok("example.com")),
             ("ideographic full stop trailing is stripped", "example.com\u{3002}".as_bytes(), Ok("example.com")),
+            ("soft hyphen is ignored per uts46", "exa\u{ad}mple.com".as_bytes(), Ok("example.com")),
             ("a-label kept", b"XN--BCHER-KVA.de", Ok("xn--bcher-kva.de")),
             ("bad punycode rejected", b"xn--.de", Err(Idna)),
             ("bad punycode label rejected", b"xn--zz-.de", Err(Idna)),

@@ -147,7 +147,8 @@ impl<R: BufRead> Iterator for InputReader<R> {
             }
             Err(e) => {
                 self.done = true;
-                Some(Err(e))
+                let context = format!("reading input after line {}: {e}", self.line_no);
+                Some(Err(io::Error::new(e.kind(), context)))
             }
         }
     }
@@ -434,6 +435,28 @@ mod tests {
                 proptest::prop_assert_eq!(item.line_no, i as u64 + 1 + u64::from(header.is_some()));
             }
         }
+    }
+
+    #[test]
+    fn read_error_names_the_last_line_read_and_ends_the_iteration() {
+        let gz = {
+            use std::io::Write;
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&b"a.com\n".repeat(50_000)).unwrap();
+            e.finish().unwrap()
+        };
+        let truncated = gz[..gz.len() / 2].to_vec();
+        let source = super::super::open_reader(io::Cursor::new(truncated)).unwrap();
+        let mut r = InputReader::new(source);
+        let err = r
+            .by_ref()
+            .find_map(Result::err)
+            .expect("a truncated gzip stream is an error");
+        assert!(
+            err.to_string().starts_with("reading input after line "),
+            "{err}"
+        );
+        assert!(r.next().is_none());
     }
 
     #[test]

@@ -125,7 +125,7 @@ fn values_must_be_exact_even_when_lenient() {
         ("max_age", "", "max_age_invalid"),
     ];
     for (key, value, code) in cases {
-        let mut fields = vec![
+        let mut fields = [
             ("version", "STSv1"),
             ("mode", "enforce"),
             ("mx", "a.example"),
