@@ -1,12 +1,20 @@
 //! Subcommands: each file turns its clap arguments into library configuration.
 
+mod demo;
 mod lab;
 mod lint;
+mod scan;
 
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
+    /// Scan a list of domains: MX, MTA-STS record and policy, TLS-RPT → results.csv and summaries.
+    Scan(scan::ScanArgs),
+    /// Check one domain and explain every step in plain words.
+    Check(scan::CheckArgs),
+    /// Start the lab in-process and scan the bundled sample against it.
+    Demo(demo::DemoArgs),
     /// Check an MTA-STS policy, `_mta-sts` record or `_smtp._tls` record you publish.
     #[command(subcommand)]
     Lint(lint::LintCommand),
@@ -17,6 +25,9 @@ pub enum Command {
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Scan(a) => scan::scan(a),
+        Command::Check(a) => scan::check(a),
+        Command::Demo(a) => demo::demo(a),
         Command::Lint(c) => lint::run(c),
         Command::Lab(c) => lab::run(c),
     }

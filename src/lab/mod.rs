@@ -11,3 +11,92 @@ pub mod truth;
 pub mod wire;
 pub mod world;
 pub mod zone;
+
+use dns_server::{DnsServer, DnsServerHandle};
+use faults::FaultConfig;
+use https_server::{HttpsServer, HttpsServerHandle};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use world::{LabAddrs, Profile, World};
+
+/// What to start: the world and where to serve it.
+#[derive(Debug, Clone)]
+pub struct LabConfig {
+    pub profile: Profile,
+    pub seed: u64,
+    /// UDP and TCP address of the DNS server (port 0: any free port).
+    pub dns_bind: SocketAddr,
+    /// Address of the HTTPS server; policy hosts resolve to its IP.
+    pub https_bind: SocketAddr,
+    /// Faults the DNS server injects.
+    pub faults: FaultConfig,
+}
+
+impl LabConfig {
+    /// A world on 127.0.0.1, both servers on free ports, no faults.
+    pub fn loopback(profile: Profile, seed: u64) -> LabConfig {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        LabConfig {
+            profile,
+            seed,
+            dns_bind: any,
+            https_bind: any,
+            faults: FaultConfig::default(),
+        }
+    }
+}
+
+/// A running lab: an authoritative DNS server and an HTTPS server for one world.
+pub struct Lab {
+    /// The world both servers act out.
+    pub world: World,
+    dns: DnsServerHandle,
+    https: HttpsServerHandle,
+}
+
+impl Lab {
+    /// Starts both servers; must be called inside a tokio runtime. Loopback only.
+    pub fn start(config: LabConfig) -> io::Result<Lab> {
+        let world = World::new(config.profile, config.seed);
+        let https = HttpsServer::start(world, config.https_bind)?;
+        let addrs = match https.local_addr().ip() {
+            IpAddr::V4(v4) => LabAddrs {
+                https_v4: v4,
+                https_v6: None,
+            },
+            IpAddr::V6(v6) => LabAddrs {
+                https_v4: std::net::Ipv4Addr::LOCALHOST,
+                https_v6: Some(v6),
+            },
+        };
+        if !config.dns_bind.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("the lab serves loopback only, not {}", config.dns_bind),
+            ));
+        }
+        let dns = DnsServer::start(world, addrs, config.dns_bind, config.faults)?;
+        Ok(Lab { world, dns, https })
+    }
+
+    /// Where the DNS server answers (UDP and TCP).
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.dns.addr()
+    }
+
+    /// Where the HTTPS server listens.
+    pub fn https_addr(&self) -> SocketAddr {
+        self.https.local_addr()
+    }
+
+    /// The lab CA certificate (PEM) a scanner must trust.
+    pub fn ca_pem(&self) -> &str {
+        self.https.ca_pem()
+    }
+
+    /// Stops both servers.
+    pub async fn shutdown(self) {
+        self.dns.shutdown();
+        self.https.shutdown().await;
+    }
+}

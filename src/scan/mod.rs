@@ -5,6 +5,10 @@ pub mod explain;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod resume;
+pub mod run;
+
+pub use run::{run, ScanConfig, ScanReport, Scanner};
 
 use crate::input::Screened;
 use crate::row::ResultRow;
