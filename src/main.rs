@@ -6,7 +6,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "stsmap", version, about = "Survey MTA-STS and TLS-RPT deployment at scale")]
+#[command(
+    name = "stsmap",
+    version,
+    about = "Survey MTA-STS and TLS-RPT deployment at scale"
+)]
 struct Cli {
     #[command(subcommand)]
     command: cli::Command,

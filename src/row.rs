@@ -333,17 +333,37 @@ mod tests {
 
     #[test]
     fn failed_lookups_are_dns_error_not_no_sts() {
-        let c = classify(MxStatus::Ok, RecordStatus::Timeout, PolicyStatus::NotFetched, None);
+        let c = classify(
+            MxStatus::Ok,
+            RecordStatus::Timeout,
+            PolicyStatus::NotFetched,
+            None,
+        );
         assert_eq!(c, Classification::DnsError);
-        let c = classify(MxStatus::Servfail, RecordStatus::Absent, PolicyStatus::NotFetched, None);
+        let c = classify(
+            MxStatus::Servfail,
+            RecordStatus::Absent,
+            PolicyStatus::NotFetched,
+            None,
+        );
         assert_eq!(c, Classification::DnsError);
     }
 
     #[test]
     fn record_without_valid_policy_is_broken() {
-        let c = classify(MxStatus::Ok, RecordStatus::Multiple, PolicyStatus::NotFetched, None);
+        let c = classify(
+            MxStatus::Ok,
+            RecordStatus::Multiple,
+            PolicyStatus::NotFetched,
+            None,
+        );
         assert_eq!(c, Classification::Broken);
-        let c = classify(MxStatus::Ok, RecordStatus::Valid, PolicyStatus::TlsError, None);
+        let c = classify(
+            MxStatus::Ok,
+            RecordStatus::Valid,
+            PolicyStatus::TlsError,
+            None,
+        );
         assert_eq!(c, Classification::Broken);
         let c = classify(
             MxStatus::Ok,

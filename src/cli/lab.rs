@@ -81,7 +81,9 @@ fn zone_cmd(a: ZoneArgs) -> anyhow::Result<ExitCode> {
     let domains = read_domains(&a.input)?;
     let world = a.world.world();
     let mut out: Box<dyn Write> = match &a.out {
-        Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("creating {p}"))?)),
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("creating {p}"))?,
+        )),
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
     zone::write_apex(&mut out)?;
@@ -111,7 +113,10 @@ fn read_domains(path: &str) -> anyhow::Result<Vec<String>> {
         let field = line.trim().rsplit(',').next().unwrap_or("").trim();
         let d = field.trim_end_matches('.').to_ascii_lowercase();
         let ok_label = |l: &str| {
-            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
         if d.len() <= 253 && d.contains('.') && d.split('.').all(ok_label) {
             out.push(d);
@@ -196,7 +201,9 @@ fn serve_dns_cmd(a: ServeDnsArgs) -> anyhow::Result<ExitCode> {
 
 /// Blocks until SIGINT or SIGTERM.
 fn wait_for_signal() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {

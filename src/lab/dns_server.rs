@@ -89,8 +89,15 @@ impl Ord for Delayed {
 impl DnsServer {
     /// Serves `world` on UDP and TCP at `bind` (port 0 picks one port for both), with one UDP
     /// socket per available CPU.
-    pub fn start(world: World, addrs: LabAddrs, bind: SocketAddr, faults: FaultConfig) -> io::Result<DnsServerHandle> {
-        let n = thread::available_parallelism().map_or(2, |n| n.get()).min(16);
+    pub fn start(
+        world: World,
+        addrs: LabAddrs,
+        bind: SocketAddr,
+        faults: FaultConfig,
+    ) -> io::Result<DnsServerHandle> {
+        let n = thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(16);
         Self::start_with_sockets(world, addrs, bind, faults, n)
     }
 
@@ -116,7 +123,10 @@ impl DnsServer {
         let mut threads = Vec::new();
         let delay_tx = if shared.faults.latency.is_some() {
             let (tx, rx) = mpsc::channel();
-            let clones = udp.iter().map(UdpSocket::try_clone).collect::<io::Result<Vec<_>>>()?;
+            let clones = udp
+                .iter()
+                .map(UdpSocket::try_clone)
+                .collect::<io::Result<Vec<_>>>()?;
             let s = shared.clone();
             threads.push(spawn("lab-dns-delay", move || delay_loop(rx, clones, &s))?);
             Some(tx)
@@ -132,7 +142,11 @@ impl DnsServer {
         drop(delay_tx);
         let s = shared.clone();
         threads.push(spawn("lab-dns-tcp", move || accept_loop(tcp, s))?);
-        Ok(DnsServerHandle { addr, shared, threads })
+        Ok(DnsServerHandle {
+            addr,
+            shared,
+            threads,
+        })
     }
 }
 
@@ -238,9 +252,10 @@ pub fn answer_message(
     let mut r = Response::start(msg, &q, out, max);
     let rcode = if let Some(rc) = forced {
         rc
-    } else if q.qclass != wire::CLASS_IN && q.qclass != wire::CLASS_ANY {
-        wire::RCODE_REFUSED
-    } else if q.qtype == wire::TYPE_AXFR || q.qtype == wire::TYPE_IXFR {
+    } else if (q.qclass != wire::CLASS_IN && q.qclass != wire::CLASS_ANY)
+        || q.qtype == wire::TYPE_AXFR
+        || q.qtype == wire::TYPE_IXFR
+    {
         wire::RCODE_REFUSED
     } else if q.name_len == 0 {
         apex(&mut r, q.qtype)
@@ -286,7 +301,12 @@ fn unpack(fate: Fate) -> Option<(Option<u8>, bool, Option<faults::SpoofKind>, Du
             malformed,
             spoof,
             delay,
-        } => Some((servfail.then_some(wire::RCODE_SERVFAIL), malformed, spoof, delay)),
+        } => Some((
+            servfail.then_some(wire::RCODE_SERVFAIL),
+            malformed,
+            spoof,
+            delay,
+        )),
     }
 }
 
@@ -298,17 +318,25 @@ fn udp_loop(sock: UdpSocket, index: usize, shared: &Shared, delay_tx: Option<Sen
     let mut rng = FaultRng::new(shared.faults.seed, index as u64);
     let mut seq = 0u64;
     while !shared.stop.load(Ordering::Relaxed) {
-        let Ok((n, src)) = sock.recv_from(&mut inbuf) else { continue };
+        let Ok((n, src)) = sock.recv_from(&mut inbuf) else {
+            continue;
+        };
         let msg = &inbuf[..n];
         if plain {
-            if let Some(len) = answer_message(&shared.world, &shared.addrs, msg, &mut out, true, None) {
+            if let Some(len) =
+                answer_message(&shared.world, &shared.addrs, msg, &mut out, true, None)
+            {
                 let _ = sock.send_to(&out[..len], src);
             }
             continue;
         }
         let fate = faults::decide(&shared.faults, &mut rng, &shared.limiter, src.ip(), true);
-        let Some((forced, malformed, spoof, delay)) = unpack(fate) else { continue };
-        let Some(mut len) = answer_message(&shared.world, &shared.addrs, msg, &mut out, true, forced) else {
+        let Some((forced, malformed, spoof, delay)) = unpack(fate) else {
+            continue;
+        };
+        let Some(mut len) =
+            answer_message(&shared.world, &shared.addrs, msg, &mut out, true, forced)
+        else {
             continue;
         };
         if let Some(kind) = spoof {
@@ -346,7 +374,9 @@ fn delay_loop(rx: Receiver<Delayed>, socks: Vec<UdpSocket>, shared: &Shared) {
             let d = heap.pop().expect("peeked");
             let _ = socks[d.socket].send_to(&d.data, d.to);
         }
-        let wait = heap.peek().map_or(POLL, |d| d.due.saturating_duration_since(now).min(POLL));
+        let wait = heap
+            .peek()
+            .map_or(POLL, |d| d.due.saturating_duration_since(now).min(POLL));
         match rx.recv_timeout(wait) {
             Ok(d) => heap.push(d),
             Err(RecvTimeoutError::Timeout) => {}
@@ -404,9 +434,17 @@ fn tcp_connection(mut stream: TcpStream, shared: &Shared) {
         } else {
             faults::decide(&shared.faults, &mut rng, &shared.limiter, peer, false)
         };
-        let Some((forced, malformed, _, delay)) = unpack(fate) else { continue };
-        let Some(mut rlen) = answer_message(&shared.world, &shared.addrs, &inbuf[..n], &mut out[2..], false, forced)
-        else {
+        let Some((forced, malformed, _, delay)) = unpack(fate) else {
+            continue;
+        };
+        let Some(mut rlen) = answer_message(
+            &shared.world,
+            &shared.addrs,
+            &inbuf[..n],
+            &mut out[2..],
+            false,
+            forced,
+        ) else {
             continue;
         };
         if malformed {
@@ -433,7 +471,12 @@ fn read_full(stream: &mut TcpStream, buf: &mut [u8], shared: &Shared) -> bool {
                 got += k;
                 last = Instant::now();
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 if shared.stop.load(Ordering::Relaxed) || last.elapsed() >= TCP_IDLE_TIMEOUT {
                     return false;
                 }

@@ -3,9 +3,9 @@
 //! `world` is pure: for any domain, profile and seed it derives what the world serves.
 //! `dns_server` and `https_server` are thin socket adapters around it.
 
-pub mod world;
 pub mod dns_server;
 pub mod faults;
 pub mod truth;
 pub mod wire;
+pub mod world;
 pub mod zone;

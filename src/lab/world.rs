@@ -73,7 +73,13 @@ impl World {
     /// Answers `qname` (lowercase, no trailing dot) for `qtype` (RFC 1035 type number),
     /// following in-world CNAMEs, emitting records into `sink`. Returns the rcode
     /// (NXDOMAIN vs NOERROR-with-no-records = NODATA).
-    pub fn resolve(&self, qname: &str, qtype: u16, addrs: &LabAddrs, sink: &mut dyn AnswerSink) -> Rcode {
+    pub fn resolve(
+        &self,
+        qname: &str,
+        qtype: u16,
+        addrs: &LabAddrs,
+        sink: &mut dyn AnswerSink,
+    ) -> Rcode {
         let mut owner: &str = qname;
         // In-world chains are at most two CNAMEs long; the bound only guards against a future loop.
         for _ in 0..8 {
@@ -192,7 +198,13 @@ impl World {
 
     /// The records of `owner` itself, without following CNAMEs (what a zone file
     /// holds at that name). For an alias, `qtype` CNAME yields the CNAME record.
-    pub fn rrset(&self, owner: &str, qtype: u16, addrs: &LabAddrs, sink: &mut dyn AnswerSink) -> Rcode {
+    pub fn rrset(
+        &self,
+        owner: &str,
+        qtype: u16,
+        addrs: &LabAddrs,
+        sink: &mut dyn AnswerSink,
+    ) -> Rcode {
         match self.lookup(owner, qtype, addrs, sink) {
             Node::Nxdomain => Rcode::NxDomain,
             Node::Data => Rcode::NoError,
@@ -205,7 +217,13 @@ impl World {
         }
     }
 
-    fn addresses(owner: &[&str], qtype: u16, v6: bool, addrs: &LabAddrs, sink: &mut dyn AnswerSink) {
+    fn addresses(
+        owner: &[&str],
+        qtype: u16,
+        v6: bool,
+        addrs: &LabAddrs,
+        sink: &mut dyn AnswerSink,
+    ) {
         match (qtype, addrs.https_v6) {
             (qtype::A, _) => sink.a(owner, addrs.https_v4, records::TTL_ADDR),
             (qtype::AAAA, Some(v6addr)) if v6 => sink.aaaa(owner, v6addr, records::TTL_ADDR),
@@ -299,7 +317,13 @@ impl World {
         }
     }
 
-    fn lab_lookup(&self, owner: &str, qtype: u16, addrs: &LabAddrs, sink: &mut dyn AnswerSink) -> Node {
+    fn lab_lookup(
+        &self,
+        owner: &str,
+        qtype: u16,
+        addrs: &LabAddrs,
+        sink: &mut dyn AnswerSink,
+    ) -> Node {
         let o = &[owner][..];
         match names::lab_node(owner) {
             LabNode::Nxdomain => Node::Nxdomain,
@@ -308,7 +332,9 @@ impl World {
             LabNode::Record(kind) => {
                 match (kind, qtype) {
                     (LabKind::Host, _) => Self::addresses(o, qtype, true, addrs, sink),
-                    (LabKind::StsRecord, qtype::TXT) => records::provider_sts_txt(self.seed, o, sink),
+                    (LabKind::StsRecord, qtype::TXT) => {
+                        records::provider_sts_txt(self.seed, o, sink)
+                    }
                     (LabKind::TlsRptRecord, qtype::TXT) => records::provider_tlsrpt_txt(o, sink),
                     _ => {}
                 }

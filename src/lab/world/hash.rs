@@ -75,7 +75,10 @@ mod tests {
     #[test]
     fn hash_values_are_fixed_forever() {
         // Pinned values: changing them silently changes every world and its truth.
-        assert_eq!(name_hash(0, b""), 0x0b9f_9c51_f8ab_cf01_u64.wrapping_add(0) ^ 0 | name_hash(0, b""));
+        assert_eq!(
+            name_hash(0, b""),
+            0x0b9f_9c51_f8ab_cf01_u64.wrapping_add(0) ^ 0 | name_hash(0, b"")
+        );
         let mut d = Draws::new(1, b"example.com");
         let first = d.next_u64();
         let mut again = Draws::new(1, b"example.com");

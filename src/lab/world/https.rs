@@ -24,7 +24,11 @@ macro_rules! real {
     ($name:literal) => {
         (
             $name,
-            include_bytes!(concat!("../../../data/lab-policies/", $name, ".mta-sts.txt")) as &[u8],
+            include_bytes!(concat!(
+                "../../../data/lab-policies/",
+                $name,
+                ".mta-sts.txt"
+            )) as &[u8],
         )
     };
 }
@@ -50,7 +54,8 @@ pub const REAL_BODIES: &[(&str, &[u8])] = &[
 ];
 
 /// A soft-404 page (real: a meta-refresh page served where the policy should be).
-const HTML_PAGE: &[u8] = include_bytes!("../../../data/lab-policies/beyondparanoid_404_meta_refresh.html");
+const HTML_PAGE: &[u8] =
+    include_bytes!("../../../data/lab-policies/beyondparanoid_404_meta_refresh.html");
 /// A real S3 `AccessDenied` body.
 const S3_DENIED: &[u8] = include_bytes!("../../../data/lab-policies/s3_accessdenied_body.xml");
 const NOT_FOUND: &[u8] = b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
@@ -111,7 +116,10 @@ pub fn policy_body(domain: &str, hosts: &[String], good: &GoodPolicy) -> Vec<u8>
     for p in patterns(domain, hosts, good) {
         s.push_str(&format!("mx: {p}{eol}"));
     }
-    s.push_str(&format!("max_age: {}{eol}", MAX_AGES[usize::from(good.max_age)]));
+    s.push_str(&format!(
+        "max_age: {}{eol}",
+        MAX_AGES[usize::from(good.max_age)]
+    ));
     s.into_bytes()
 }
 
@@ -147,26 +155,39 @@ pub fn serve(world: &World, domain: &str, spec: &DomainSpec) -> HttpsSpec {
         PolicyCase::NotTls => cert(CertSpec::NotTls),
         PolicyCase::NotFound => response(404, "text/html", bytes(NOT_FOUND.to_vec())),
         PolicyCase::Forbidden => response(403, "application/xml", bytes(S3_DENIED.to_vec())),
-        PolicyCase::ServerError => {
-            response(500, "text/plain;charset=UTF-8", bytes(WORKER_ERROR.to_vec()))
-        }
+        PolicyCase::ServerError => response(
+            500,
+            "text/plain;charset=UTF-8",
+            bytes(WORKER_ERROR.to_vec()),
+        ),
         PolicyCase::Moved | PolicyCase::Found => {
             let (status, location) = if spec.policy == PolicyCase::Moved {
                 (301, format!("https://www.{domain}/.well-known/mta-sts.txt"))
             } else {
-                (302, format!("https://{}/policies/{domain}/mta-sts.txt", names::STS_PROVIDER_HOST))
+                (
+                    302,
+                    format!(
+                        "https://{}/policies/{domain}/mta-sts.txt",
+                        names::STS_PROVIDER_HOST
+                    ),
+                )
             };
-            let body = format!("<html><body>Moved: <a href=\"{location}\">here</a></body></html>\n");
+            let body =
+                format!("<html><body>Moved: <a href=\"{location}\">here</a></body></html>\n");
             let mut r = response(status, "text/html", bytes(body.into_bytes()));
             r.headers.push(header("Location", &location));
             r
         }
-        PolicyCase::HtmlPage => response(200, "text/html; charset=utf-8", bytes(HTML_PAGE.to_vec())),
+        PolicyCase::HtmlPage => {
+            response(200, "text/html; charset=utf-8", bytes(HTML_PAGE.to_vec()))
+        }
         PolicyCase::RealBody => {
             let (_, body) = REAL_BODIES[usize::from(spec.real_body)];
             response(200, "text/plain", bytes(body.to_vec()))
         }
-        PolicyCase::Oversize => response(200, "text/plain", BodySpec::Oversize { len: OVERSIZE_LEN }),
+        PolicyCase::Oversize => {
+            response(200, "text/plain", BodySpec::Oversize { len: OVERSIZE_LEN })
+        }
         PolicyCase::Trickle => response(
             200,
             "text/plain",

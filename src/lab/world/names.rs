@@ -258,19 +258,37 @@ mod tests {
         assert_eq!(role("mx2.example.com"), Role::MxHost("example.com", 2));
         assert_eq!(role("mx6.example.com"), Role::Apex("mx6.example.com"));
         assert_eq!(role("example.com"), Role::Apex("example.com"));
-        assert_eq!(role("alt1.aspmx.l.mail-provider-1.stsmap-lab.test"), Role::Lab);
+        assert_eq!(
+            role("alt1.aspmx.l.mail-provider-1.stsmap-lab.test"),
+            Role::Lab
+        );
         assert_eq!(role("mta-sts."), Role::Apex("mta-sts."));
     }
 
     #[test]
     fn lab_names_have_records_and_their_parents_are_empty_non_terminals() {
-        assert!(matches!(lab_node(STS_PROVIDER_RECORD), LabNode::Record(LabKind::StsRecord)));
-        assert!(matches!(lab_node("l.mail-provider-1.stsmap-lab.test"), LabNode::EmptyNonTerminal));
-        assert!(matches!(lab_node("stsmap-lab.test"), LabNode::EmptyNonTerminal));
+        assert!(matches!(
+            lab_node(STS_PROVIDER_RECORD),
+            LabNode::Record(LabKind::StsRecord)
+        ));
+        assert!(matches!(
+            lab_node("l.mail-provider-1.stsmap-lab.test"),
+            LabNode::EmptyNonTerminal
+        ));
+        assert!(matches!(
+            lab_node("stsmap-lab.test"),
+            LabNode::EmptyNonTerminal
+        ));
         assert!(matches!(lab_node(DANGLING_TARGET), LabNode::Nxdomain));
         let c = customer_mx("example.co.uk");
-        assert_eq!(c.as_str(), "example-co-uk.mail.protection.mail-provider-2.stsmap-lab.test");
-        assert!(matches!(lab_node(c.as_str()), LabNode::Record(LabKind::Host)));
+        assert_eq!(
+            c.as_str(),
+            "example-co-uk.mail.protection.mail-provider-2.stsmap-lab.test"
+        );
+        assert!(matches!(
+            lab_node(c.as_str()),
+            LabNode::Record(LabKind::Host)
+        ));
         assert!(matches!(
             lab_node("mail.protection.mail-provider-2.stsmap-lab.test"),
             LabNode::EmptyNonTerminal

@@ -97,7 +97,10 @@ impl StsSpec {
 
     /// Whether the answer is absent (NXDOMAIN, NODATA, or no `v=STSv1` record).
     pub fn is_absent(self) -> bool {
-        matches!(self, StsSpec::Nxdomain | StsSpec::UnrelatedOnly | StsSpec::CnameNoTxt)
+        matches!(
+            self,
+            StsSpec::Nxdomain | StsSpec::UnrelatedOnly | StsSpec::CnameNoTxt
+        )
     }
 }
 
@@ -130,7 +133,10 @@ impl HostSpec {
 
     /// Whether the host resolves to the lab's HTTPS address.
     pub fn resolves(self) -> bool {
-        matches!(self, HostSpec::Direct | HostSpec::DirectV4Only | HostSpec::Cname)
+        matches!(
+            self,
+            HostSpec::Direct | HostSpec::DirectV4Only | HostSpec::Cname
+        )
     }
 }
 
@@ -394,8 +400,11 @@ const TLSRPT_WITHOUT_STS: &[(TlsRptSpec, u32)] = &[
 ];
 
 const MODE_REALISTIC: &[(Mode, u32)] = &[(Mode::Enforce, 60), (Mode::Testing, 35), (Mode::None, 5)];
-const COVERAGE_REALISTIC: &[(Coverage, u32)] =
-    &[(Coverage::All, 94), (Coverage::Some, 3), (Coverage::None, 3)];
+const COVERAGE_REALISTIC: &[(Coverage, u32)] = &[
+    (Coverage::All, 94),
+    (Coverage::Some, 3),
+    (Coverage::None, 3),
+];
 const CONTENT_TYPE_REALISTIC: &[(u8, u32)] = &[(0, 70), (1, 25), (2, 3), (3, 2)];
 
 /// Derives the spec of `domain` alone, before the existence of its ancestors is applied.
