@@ -5,6 +5,8 @@
 
 pub mod dns_server;
 pub mod faults;
+#[cfg(target_os = "linux")]
+mod mmsg;
 pub mod truth;
 pub mod wire;
 pub mod world;
