@@ -1,1 +1,3 @@
 mod lab_dns;
+mod lab_world;
+mod parsers;

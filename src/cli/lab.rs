@@ -1,38 +1,109 @@
-//! `stsmap lab`: the simulated world's zone export and DNS server.
-use anyhow::{bail, Context};
+//! `stsmap lab`: the simulated mail-security world: ground truth, zone export, DNS server.
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+use anyhow::{bail, Context};
+
 use stsmap::lab::dns_server::DnsServer;
 use stsmap::lab::faults::{self, FaultConfig, RateLimit, RateLimitAction};
-use stsmap::lab::world::{LabAddrs, Profile, World};
+use stsmap::lab::world::{LabAddrs, Profile, World, DEFAULT_SEED};
 use stsmap::lab::zone::{self, ZoneExporter};
+use stsmap::row::COLUMNS;
 
 #[derive(clap::Subcommand)]
 pub enum LabCommand {
+    /// Write, for every input domain, the results.csv row a correct scanner must produce.
+    Truth(TruthArgs),
     /// Write the DNS side of the world as one RFC 1035 zone file with origin `.`.
     Zone(ZoneArgs),
     /// Run only the lab's authoritative DNS server (UDP and TCP) until SIGINT/SIGTERM.
     ServeDns(ServeDnsArgs),
 }
 
+#[derive(clap::Args)]
+pub struct TruthArgs {
+    /// Domain list: `rank,domain` CSV or one domain per line (`-` for stdin).
+    #[arg(long)]
+    input: PathBuf,
+    /// realistic | adversarial
+    #[arg(long, default_value = "realistic")]
+    profile: Profile,
+    /// The world's seed.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Output CSV file (`-` for stdout).
+    #[arg(long, default_value = "-")]
+    out: PathBuf,
+}
+
 pub fn run(c: LabCommand) -> anyhow::Result<ExitCode> {
     match c {
+        LabCommand::Truth(a) => truth(a),
         LabCommand::Zone(a) => zone_cmd(a),
         LabCommand::ServeDns(a) => serve_dns_cmd(a),
     }
 }
 
+fn open_in(path: &PathBuf) -> anyhow::Result<Box<dyn BufRead>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufReader::new(io::stdin())));
+    }
+    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    Ok(Box::new(BufReader::new(f)))
+}
+
+fn open_out(path: &PathBuf) -> anyhow::Result<Box<dyn Write>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufWriter::new(io::stdout().lock())));
+    }
+    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(Box::new(BufWriter::new(f)))
+}
+
+/// A deliberately simple list reader, to be swapped for the `input` module's
+/// normaliser: `rank,domain` or one domain per line; blank lines and a header
+/// (a first line whose rank is not a number) are skipped; the domain is trimmed,
+/// lowercased and loses a trailing dot. Without a rank column, rank = line number.
+fn simple_list_entry(line_no: u64, line: &str) -> Option<(u64, String)> {
+    let line = line.trim();
+    let (rank, domain) = match line.split_once(',') {
+        Some((r, d)) => (r.trim().parse().ok()?, d),
+        None => (line_no, line),
+    };
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    if domain.is_empty() || (line_no == 1 && domain == "domain") {
+        return None;
+    }
+    Some((rank, domain))
+}
+
+fn truth(a: TruthArgs) -> anyhow::Result<ExitCode> {
+    let world = World::new(a.profile, a.seed);
+    let input = open_in(&a.input)?;
+    let mut out = csv::Writer::from_writer(open_out(&a.out)?);
+    out.write_record(COLUMNS)?;
+    for (i, line) in input.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", a.input.display()))?;
+        if let Some((rank, domain)) = simple_list_entry(i as u64 + 1, &line) {
+            out.write_record(world.truth(rank, &domain).to_cells())?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Which world: profile and seed.
 #[derive(clap::Args, Debug, Clone)]
 pub struct WorldArgs {
-    /// How domains are spread over the cases.
-    #[arg(long, value_enum, default_value = "realistic")]
-    profile: ProfileArg,
-    /// Seed of the world's hash: same seed, same world.
-    #[arg(long, default_value_t = 1)]
+    /// realistic | adversarial
+    #[arg(long, default_value = "realistic")]
+    profile: Profile,
+    /// The world's seed: same seed, same world.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
     /// Address policy hosts resolve to (where the lab's HTTPS server listens).
     #[arg(long, default_value = "127.0.0.1")]
@@ -42,19 +113,9 @@ pub struct WorldArgs {
     https_ip6: Option<Ipv6Addr>,
 }
 
-#[derive(clap::ValueEnum, Debug, Clone, Copy)]
-enum ProfileArg {
-    Realistic,
-    Adversarial,
-}
-
 impl WorldArgs {
     fn world(&self) -> World {
-        let profile = match self.profile {
-            ProfileArg::Realistic => Profile::Realistic,
-            ProfileArg::Adversarial => Profile::Adversarial,
-        };
-        World::new(profile, self.seed)
+        World::new(self.profile, self.seed)
     }
 
     fn addrs(&self) -> LabAddrs {
@@ -67,9 +128,9 @@ impl WorldArgs {
 
 #[derive(clap::Args)]
 pub struct ZoneArgs {
-    /// Domain list: `rank,domain` lines or one domain per line.
+    /// Domain list: `rank,domain` CSV or one domain per line (`-` for stdin).
     #[arg(long)]
-    input: String,
+    input: PathBuf,
     #[command(flatten)]
     world: WorldArgs,
     /// Output file (default: stdout).
@@ -78,7 +139,13 @@ pub struct ZoneArgs {
 }
 
 fn zone_cmd(a: ZoneArgs) -> anyhow::Result<ExitCode> {
-    let domains = read_domains(&a.input)?;
+    let mut domains = Vec::new();
+    for (i, line) in open_in(&a.input)?.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", a.input.display()))?;
+        if let Some((_, domain)) = simple_list_entry(i as u64 + 1, &line) {
+            domains.push(domain);
+        }
+    }
     let world = a.world.world();
     let mut out: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(BufWriter::new(
@@ -100,29 +167,6 @@ fn zone_cmd(a: ZoneArgs) -> anyhow::Result<ExitCode> {
         ex.records_written
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Reads a domain list: the last comma-separated field of each line, lowercased, without a
-/// trailing dot; blank lines, a `domain` header and names that are not DNS names are skipped.
-fn read_domains(path: &str) -> anyhow::Result<Vec<String>> {
-    let f = File::open(path).with_context(|| format!("opening {path}"))?;
-    let mut out = Vec::new();
-    for line in BufReader::new(f).split(b'\n') {
-        let line = line?;
-        let line = String::from_utf8_lossy(&line);
-        let field = line.trim().rsplit(',').next().unwrap_or("").trim();
-        let d = field.trim_end_matches('.').to_ascii_lowercase();
-        let ok_label = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        if d.len() <= 253 && d.contains('.') && d.split('.').all(ok_label) {
-            out.push(d);
-        }
-    }
-    Ok(out)
 }
 
 #[derive(clap::Args)]
@@ -212,4 +256,24 @@ fn wait_for_signal() -> anyhow::Result<()> {
         }
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::simple_list_entry;
+
+    #[test]
+    fn list_lines_give_rank_and_normalised_domain() {
+        assert_eq!(
+            simple_list_entry(3, "7,Example.COM."),
+            Some((7, "example.com".into()))
+        );
+        assert_eq!(
+            simple_list_entry(3, " example.org \r"),
+            Some((3, "example.org".into()))
+        );
+        assert_eq!(simple_list_entry(1, "rank,domain"), None);
+        assert_eq!(simple_list_entry(1, "Domain"), None);
+        assert_eq!(simple_list_entry(5, ""), None);
+    }
 }

@@ -30,6 +30,32 @@ pub enum Profile {
     Adversarial,
 }
 
+/// The seed `stsmap lab` uses when none is given.
+pub const DEFAULT_SEED: u64 = 1;
+
+impl Profile {
+    pub const ALL: &'static [Profile] = &[Profile::Realistic, Profile::Adversarial];
+
+    /// The name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Realistic => "realistic",
+            Profile::Adversarial => "adversarial",
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Profile, String> {
+        Profile::ALL
+            .iter()
+            .copied()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown profile {s:?} (realistic | adversarial)"))
+    }
+}
+
 /// Where the lab's HTTPS server listens: policy hosts resolve here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LabAddrs {
@@ -178,10 +204,12 @@ impl World {
     /// The spec of `domain` (lowercase, no trailing dot). A domain exists only
     /// when every ancestor with two or more labels exists too, so an NXDOMAIN
     /// never hides a name below it (RFC 8020) — also in the exported zone.
+    /// Single-label names (TLDs, `localhost`) are never domains of the world
+    /// (they answer as empty non-terminals).
     pub fn spec(&self, domain: &str) -> DomainSpec {
         let s = spec::derive(self.profile, self.seed, domain);
-        if !s.exists() {
-            return s;
+        if !s.exists() || !domain.contains('.') {
+            return DomainSpec::nonexistent(s.bits);
         }
         let mut rest = domain;
         while let Some(i) = rest.find('.') {
@@ -189,7 +217,7 @@ impl World {
             if !rest.contains('.') {
                 break;
             }
-            if !spec::derive(self.profile, self.seed, rest).exists() {
+            if !spec::exists_alone(self.profile, self.seed, rest) {
                 return DomainSpec::nonexistent(s.bits);
             }
         }
@@ -246,6 +274,10 @@ impl World {
         };
         match role {
             Role::Lab => return self.lab_lookup(owner, qtype, addrs, sink),
+            // The root and TLDs exist above every domain (empty non-terminals here;
+            // the root's SOA and NS are the server's): never NXDOMAIN, which would
+            // deny every name below them to a resolver that minimises query names.
+            Role::Apex(d) if !d.contains('.') => return Node::Data,
             Role::Apex(d) => {
                 let s = self.spec(d);
                 if !s.exists() {
@@ -472,3 +504,6 @@ impl AnswerSink for Collect {
         self.aaaa.push(addr);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -111,7 +111,9 @@ pub fn lab_node(qname: &str) -> LabNode {
             return LabNode::Record(LabKind::Host);
         }
     }
-    if below || is_below(CUSTOMER_MX_SUFFIX.trim_start_matches('.'), qname) || qname == LAB_SUFFIX {
+    let customer_parent = &CUSTOMER_MX_SUFFIX[1..];
+    if below || qname == customer_parent || is_below(customer_parent, qname) || qname == LAB_SUFFIX
+    {
         return LabNode::EmptyNonTerminal;
     }
     LabNode::Nxdomain
@@ -195,6 +197,7 @@ impl<const N: usize> StackBuf<N> {
     /// Appends, truncating at capacity (capacities are chosen so that names the
     /// DNS allows always fit).
     pub fn push(&mut self, s: &[u8]) -> &mut Self {
+        debug_assert!(self.len + s.len() <= N, "StackBuf<{N}> too small");
         let n = s.len().min(N - self.len);
         self.bytes[self.len..self.len + n].copy_from_slice(&s[..n]);
         self.len += n;

@@ -60,7 +60,7 @@ pub fn mx(domain: &str, spec: &DomainSpec, owner: &[&str], sink: &mut dyn Answer
     }
 }
 
-fn record(id: &[u8]) -> StackBuf<64> {
+fn record(id: &[u8]) -> StackBuf<128> {
     let mut b = StackBuf::new();
     b.push(b"v=STSv1; id=").push(id);
     b

@@ -299,17 +299,67 @@ impl DomainSpec {
 /// Number of MX providers with shared host names.
 pub const MX_PROVIDER_COUNT: u8 = 4;
 
-const MX_ALL: &[MxSpec] = &[
-    MxSpec::Nxdomain,
-    MxSpec::NoMx,
-    MxSpec::NullMx,
-    MxSpec::NullMixed,
-    MxSpec::Provider(0),
-    MxSpec::Provider(1),
-    MxSpec::Provider(2),
-    MxSpec::Provider(3),
-    MxSpec::CustomerHost,
-    MxSpec::Own,
+/// Adversarial MX weights: every case, mail cases twice as often as no-mail ones.
+const MX_ADVERSARIAL: &[(MxSpec, u32)] = &[
+    (MxSpec::Nxdomain, 1),
+    (MxSpec::NoMx, 1),
+    (MxSpec::NullMx, 1),
+    (MxSpec::NullMixed, 2),
+    (MxSpec::Provider(0), 2),
+    (MxSpec::Provider(1), 2),
+    (MxSpec::Provider(2), 2),
+    (MxSpec::Provider(3), 2),
+    (MxSpec::CustomerHost, 2),
+    (MxSpec::Own, 2),
+];
+
+/// Adversarial `_mta-sts` weights: a quarter absent, half valid, a quarter broken.
+const STS_ADVERSARIAL: &[(StsSpec, u32)] = &[
+    (StsSpec::Nxdomain, 2),
+    (StsSpec::UnrelatedOnly, 2),
+    (StsSpec::CnameNoTxt, 2),
+    (StsSpec::Valid, 2),
+    (StsSpec::ValidSplit, 2),
+    (StsSpec::ValidWithUnrelated, 2),
+    (StsSpec::ValidExtension, 2),
+    (StsSpec::CnameProvider, 2),
+    (StsSpec::CnameChain, 2),
+    (StsSpec::MissingId, 1),
+    (StsSpec::IdTooLong, 1),
+    (StsSpec::IdBadChars, 1),
+    (StsSpec::EmptyId, 1),
+    (StsSpec::Multiple, 2),
+];
+
+/// Adversarial policy-host weights: two thirds resolve.
+const HOST_ADVERSARIAL: &[(HostSpec, u32)] = &[
+    (HostSpec::Direct, 2),
+    (HostSpec::DirectV4Only, 2),
+    (HostSpec::Cname, 2),
+    (HostSpec::Missing, 1),
+    (HostSpec::NoAddress, 1),
+    (HostSpec::DanglingCname, 1),
+];
+
+/// Adversarial fetch weights: half good policies (which split further by mode,
+/// coverage and format), the other half spread over every failure.
+const POLICY_ADVERSARIAL: &[(PolicyCase, u32)] = &[
+    (PolicyCase::Good, 18),
+    (PolicyCase::CertExpired, 1),
+    (PolicyCase::CertNotYetValid, 1),
+    (PolicyCase::CertWrongName, 1),
+    (PolicyCase::CertUntrusted, 1),
+    (PolicyCase::HandshakeStall, 1),
+    (PolicyCase::NotTls, 1),
+    (PolicyCase::NotFound, 1),
+    (PolicyCase::Forbidden, 1),
+    (PolicyCase::ServerError, 1),
+    (PolicyCase::Moved, 1),
+    (PolicyCase::Found, 1),
+    (PolicyCase::HtmlPage, 1),
+    (PolicyCase::RealBody, 4),
+    (PolicyCase::Oversize, 1),
+    (PolicyCase::Trickle, 1),
 ];
 
 /// Realistic MX shares, per 10 000 names: about 20% without mail (docs/lab.md).
@@ -407,16 +457,26 @@ const COVERAGE_REALISTIC: &[(Coverage, u32)] = &[
 ];
 const CONTENT_TYPE_REALISTIC: &[(u8, u32)] = &[(0, 70), (1, 25), (2, 3), (3, 2)];
 
+fn draw_mx(profile: Profile, d: &mut Draws) -> MxSpec {
+    match profile {
+        Profile::Adversarial => d.pick(MX_ADVERSARIAL),
+        Profile::Realistic => d.pick(MX_REALISTIC),
+    }
+}
+
+/// Whether `domain` alone exists (the first draws of [`derive`], without the rest).
+pub fn exists_alone(profile: Profile, seed: u64, domain: &str) -> bool {
+    let mut d = Draws::new(seed, domain.as_bytes());
+    d.next_u64();
+    draw_mx(profile, &mut d) != MxSpec::Nxdomain
+}
+
 /// Derives the spec of `domain` alone, before the existence of its ancestors is applied.
 pub fn derive(profile: Profile, seed: u64, domain: &str) -> DomainSpec {
     let mut d = Draws::new(seed, domain.as_bytes());
     let bits = d.next_u64();
     let adversarial = profile == Profile::Adversarial;
-    let mx = if adversarial {
-        d.uniform(MX_ALL)
-    } else {
-        d.pick(MX_REALISTIC)
-    };
+    let mx = draw_mx(profile, &mut d);
     if mx == MxSpec::Nxdomain {
         return DomainSpec::nonexistent(bits);
     }
@@ -437,21 +497,21 @@ pub fn derive(profile: Profile, seed: u64, domain: &str) -> DomainSpec {
         MxSpec::NullMixed | MxSpec::Provider(_) | MxSpec::CustomerHost | MxSpec::Own
     );
     let sts = if adversarial {
-        d.uniform(StsSpec::ALL)
+        d.pick(STS_ADVERSARIAL)
     } else if mail {
         d.pick(STS_REALISTIC)
     } else {
         StsSpec::Nxdomain
     };
     let host = if adversarial {
-        d.uniform(HostSpec::ALL)
+        d.pick(HOST_ADVERSARIAL)
     } else if sts.is_absent() {
         HostSpec::Missing
     } else {
         d.pick(HOST_REALISTIC)
     };
     let policy = if adversarial {
-        d.uniform(PolicyCase::ALL)
+        d.pick(POLICY_ADVERSARIAL)
     } else {
         d.pick(POLICY_REALISTIC)
     };
