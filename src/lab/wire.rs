@@ -119,7 +119,8 @@ pub fn parse_query(msg: &[u8], name: &mut [u8; 256]) -> Result<Query, Reject> {
             p += 1;
             break;
         }
-        if len > 63 || p + 1 + len > msg.len() || p + 1 + len - HEADER_LEN > 255 {
+        // The whole wire name, root byte included, is at most 255 octets (RFC 1035 3.1).
+        if len > 63 || p + 1 + len > msg.len() || p + 1 + len - HEADER_LEN > 254 {
             return formerr;
         }
         if n > 0 {

@@ -169,3 +169,27 @@ fn an_unencodable_world_name_becomes_servfail() {
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
     assert!(m.answers.is_empty());
 }
+
+#[test]
+fn names_over_255_octets_are_formerr() {
+    // Four 63-byte labels: 4 * 64 + 1 = 257 octets on the wire.
+    let mut q = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for _ in 0..4 {
+        q.push(63);
+        q.extend_from_slice(&[b'a'; 63]);
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let mut name = [0u8; 256];
+    assert_eq!(
+        parse_query(&q, &mut name),
+        Err(Reject::Header(RCODE_FORMERR))
+    );
+    // Three 63-byte labels and one of 61: exactly 255 octets, accepted.
+    let mut ok = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for len in [63usize, 63, 63, 61] {
+        ok.push(len as u8);
+        ok.extend(std::iter::repeat_n(b'b', len));
+    }
+    ok.extend_from_slice(&[0, 0, 1, 0, 1]);
+    assert_eq!(parse_query(&ok, &mut name).map(|q| q.name_len), Ok(253));
+}
