@@ -628,3 +628,24 @@ fn exported_zone_loads_in_nsd_checkzone_when_installed() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+#[test]
+fn pipelined_tcp_queries_are_answered_in_order() {
+    let server = start(FaultConfig::default());
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut framed = Vec::new();
+    for id in 1..=3u16 {
+        let q = query(id, &format!("site{id}.com."), RecordType::MX, None);
+        framed.extend_from_slice(&(q.len() as u16).to_be_bytes());
+        framed.extend_from_slice(&q);
+    }
+    stream.write_all(&framed).unwrap();
+    for id in 1..=3u16 {
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).unwrap();
+        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut buf).unwrap();
+        assert_matches_world(&buf, id, &format!("site{id}.com"), RecordType::MX);
+    }
+}
