@@ -15,8 +15,8 @@ cd "$(dirname "$0")/.."
 DOMAINS=10000
 SECONDS_PER_RUN=5
 ROUNDS=4
-CLIENTS=16
-OUTSTANDING=200
+CLIENTS=32
+OUTSTANDING=500
 THREADS=2
 LIST=
 while getopts "n:l:r:c:q:w:i:" opt; do

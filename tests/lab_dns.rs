@@ -32,7 +32,8 @@ fn addrs() -> LabAddrs {
 }
 
 fn start(faults: FaultConfig) -> DnsServerHandle {
-    DnsServer::start_with_sockets(world(), addrs(), "127.0.0.1:0".parse().unwrap(), faults, 2).unwrap()
+    DnsServer::start_with_sockets(world(), addrs(), "127.0.0.1:0".parse().unwrap(), faults, 2)
+        .unwrap()
 }
 
 /// Names the scanner asks about, for a few hundred synthetic domains.
@@ -104,7 +105,14 @@ fn line(r: &Record) -> String {
         RData::A(a) => ("A", a.0.to_string()),
         RData::AAAA(a) => ("AAAA", a.0.to_string()),
         RData::CNAME(c) => ("CNAME", c.0.to_ascii().to_ascii_lowercase()),
-        RData::MX(mx) => ("MX", format!("{} {}", mx.preference, mx.exchange.to_ascii().to_ascii_lowercase())),
+        RData::MX(mx) => (
+            "MX",
+            format!(
+                "{} {}",
+                mx.preference,
+                mx.exchange.to_ascii().to_ascii_lowercase()
+            ),
+        ),
         RData::TXT(txt) => {
             let mut s = String::new();
             for (i, part) in txt.txt_data.iter().enumerate() {
@@ -135,7 +143,11 @@ fn assert_matches_world(reply: &[u8], id: u16, name: &str, t: RecordType) {
     assert!(m.metadata.authoritative, "{name} {t}: AA");
     assert!(!m.metadata.truncation, "{name} {t}: TC");
     assert_eq!(m.metadata.response_code, rcode_of(rc), "{name} {t}");
-    assert_eq!(m.answers.iter().map(line).collect::<Vec<_>>(), lines, "{name} {t}");
+    assert_eq!(
+        m.answers.iter().map(line).collect::<Vec<_>>(),
+        lines,
+        "{name} {t}"
+    );
 }
 
 #[test]
@@ -146,7 +158,8 @@ fn udp_answers_equal_the_world_model() {
     for name in sample_names(60) {
         for t in QTYPES {
             id = id.wrapping_add(1);
-            let reply = udp(&s, server.addr(), &query(id, &name, t, Some(4096)), WAIT).expect("a reply");
+            let reply =
+                udp(&s, server.addr(), &query(id, &name, t, Some(4096)), WAIT).expect("a reply");
             assert_matches_world(&reply, id, &name, t);
         }
     }
@@ -193,13 +206,20 @@ fn find(pred: impl Fn(Rcode, &[String], &str) -> bool, t: RecordType) -> String 
 fn nxdomain_and_nodata_differ_and_both_carry_the_soa() {
     let server = start(FaultConfig::default());
     let s = client();
-    let nx = find(|rc, l, _| rc == Rcode::NxDomain && l.is_empty(), RecordType::MX);
-    let nodata = find(|rc, l, _| rc == Rcode::NoError && l.is_empty(), RecordType::TXT);
+    let nx = find(
+        |rc, l, _| rc == Rcode::NxDomain && l.is_empty(),
+        RecordType::MX,
+    );
+    let nodata = find(
+        |rc, l, _| rc == Rcode::NoError && l.is_empty(),
+        RecordType::TXT,
+    );
     for (name, t, want) in [
         (&nx, RecordType::MX, ResponseCode::NXDomain),
         (&nodata, RecordType::TXT, ResponseCode::NoError),
     ] {
-        let m = Message::from_vec(&udp(&s, server.addr(), &query(9, name, t, None), WAIT).unwrap()).unwrap();
+        let m = Message::from_vec(&udp(&s, server.addr(), &query(9, name, t, None), WAIT).unwrap())
+            .unwrap();
         assert_eq!(m.metadata.response_code, want, "{name}");
         assert!(m.answers.is_empty(), "{name}");
         assert_eq!(m.authorities.len(), 1);
@@ -215,11 +235,23 @@ fn cname_comes_first_in_the_answer_then_the_target_records() {
         |_, l, _| l.len() >= 2 && l[0].contains("\tCNAME\t") && !l[1].contains("\tCNAME\t"),
         RecordType::TXT,
     );
-    let m = Message::from_vec(&udp(&s, server.addr(), &query(5, &name, RecordType::TXT, Some(4096)), WAIT).unwrap())
-        .unwrap();
-    let RData::CNAME(target) = &m.answers[0].data else { panic!("{:?}", m.answers) };
+    let m = Message::from_vec(
+        &udp(
+            &s,
+            server.addr(),
+            &query(5, &name, RecordType::TXT, Some(4096)),
+            WAIT,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let RData::CNAME(target) = &m.answers[0].data else {
+        panic!("{:?}", m.answers)
+    };
     assert_eq!(m.answers[0].name.to_ascii(), format!("{name}."));
-    assert!(m.answers[1..].iter().all(|r| r.name == target.0 && r.record_type() == RecordType::TXT));
+    assert!(m.answers[1..]
+        .iter()
+        .all(|r| r.name == target.0 && r.record_type() == RecordType::TXT));
 }
 
 #[test]
@@ -228,7 +260,16 @@ fn question_is_echoed_as_sent_and_matched_ignoring_case() {
     let s = client();
     let name = find(|_, l, _| !l.is_empty(), RecordType::MX);
     let shouted = name.to_ascii_uppercase();
-    let m = Message::from_vec(&udp(&s, server.addr(), &query(3, &shouted, RecordType::MX, None), WAIT).unwrap()).unwrap();
+    let m = Message::from_vec(
+        &udp(
+            &s,
+            server.addr(),
+            &query(3, &shouted, RecordType::MX, None),
+            WAIT,
+        )
+        .unwrap(),
+    )
+    .unwrap();
     assert_eq!(m.queries[0].name().to_ascii(), format!("{shouted}."));
     assert!(!m.answers.is_empty());
     assert!(m.metadata.recursion_desired, "RD is copied");
@@ -257,16 +298,23 @@ fn oversized_answer_sets_tc_over_udp_and_comes_whole_over_tcp() {
     };
     let full = Message::from_vec(&full).unwrap();
     assert!(!full.metadata.truncation);
-    assert_eq!(full.answers.iter().map(line).collect::<Vec<_>>(), world_answer(&name, t).1);
+    assert_eq!(
+        full.answers.iter().map(line).collect::<Vec<_>>(),
+        world_answer(&name, t).1
+    );
     // EDNS sizes under 512 count as 512 (RFC 6891 6.2.5).
     for edns in [None, Some(300)] {
-        let m = Message::from_vec(&udp(&s, server.addr(), &query(2, &name, t, edns), WAIT).unwrap()).unwrap();
+        let m =
+            Message::from_vec(&udp(&s, server.addr(), &query(2, &name, t, edns), WAIT).unwrap())
+                .unwrap();
         assert!(m.metadata.truncation, "{edns:?}");
         assert!(m.answers.is_empty());
         assert_eq!(m.queries[0].name().to_ascii(), format!("{name}."));
         assert_eq!(m.edns.is_some(), edns.is_some(), "OPT echoed iff sent");
     }
-    let big = Message::from_vec(&udp(&s, server.addr(), &query(4, &name, t, Some(4096)), WAIT).unwrap()).unwrap();
+    let big =
+        Message::from_vec(&udp(&s, server.addr(), &query(4, &name, t, Some(4096)), WAIT).unwrap())
+            .unwrap();
     assert!(!big.metadata.truncation);
     assert_eq!(big.answers, full.answers);
 }
@@ -278,11 +326,17 @@ fn junk_gets_formerr_and_other_opcodes_notimp() {
     let mut junk = query(77, "a.example.", RecordType::A, None);
     junk.truncate(15);
     let m = Message::from_vec(&udp(&s, server.addr(), &junk, WAIT).unwrap()).unwrap();
-    assert_eq!((m.metadata.id, m.metadata.response_code), (77, ResponseCode::FormErr));
+    assert_eq!(
+        (m.metadata.id, m.metadata.response_code),
+        (77, ResponseCode::FormErr)
+    );
     let mut status = query(78, "a.example.", RecordType::A, None);
     status[2] |= 2 << 3;
     let m = Message::from_vec(&udp(&s, server.addr(), &status, WAIT).unwrap()).unwrap();
-    assert_eq!((m.metadata.id, m.metadata.response_code), (78, ResponseCode::NotImp));
+    assert_eq!(
+        (m.metadata.id, m.metadata.response_code),
+        (78, ResponseCode::NotImp)
+    );
     assert_eq!(m.metadata.op_code, OpCode::Status);
 }
 
@@ -303,7 +357,15 @@ fn total_loss_drops_every_query_and_partial_loss_some() {
         ..FaultConfig::default()
     });
     let answered = (0..40)
-        .filter(|&id| udp(&s, half.addr(), &query(id, "site1.com.", RecordType::MX, None), Duration::from_millis(300)).is_some())
+        .filter(|&id| {
+            udp(
+                &s,
+                half.addr(),
+                &query(id, "site1.com.", RecordType::MX, None),
+                Duration::from_millis(300),
+            )
+            .is_some()
+        })
         .count();
     assert!(answered > 0 && answered < 40, "{answered} of 40 answered");
 }
@@ -319,7 +381,13 @@ fn servfail_rate_replaces_some_answers() {
     let name = find(|_, l, _| !l.is_empty(), RecordType::MX);
     let codes: Vec<ResponseCode> = (0..40)
         .map(|id| {
-            let r = udp(&s, server.addr(), &query(id, &name, RecordType::MX, None), WAIT).unwrap();
+            let r = udp(
+                &s,
+                server.addr(),
+                &query(id, &name, RecordType::MX, None),
+                WAIT,
+            )
+            .unwrap();
             Message::from_vec(&r).unwrap().metadata.response_code
         })
         .collect();
@@ -339,13 +407,22 @@ fn rate_limit_refuses_past_the_per_ip_budget() {
     let s = client();
     let mut codes = Vec::new();
     for id in 0..1000u16 {
-        let r = udp(&s, server.addr(), &query(id, "site2.com.", RecordType::MX, None), WAIT).unwrap();
+        let r = udp(
+            &s,
+            server.addr(),
+            &query(id, "site2.com.", RecordType::MX, None),
+            WAIT,
+        )
+        .unwrap();
         codes.push(Message::from_vec(&r).unwrap().metadata.response_code);
         if codes.last() == Some(&ResponseCode::Refused) {
             break;
         }
     }
-    assert!(codes[..5].iter().all(|c| *c != ResponseCode::Refused), "{codes:?}");
+    assert!(
+        codes[..5].iter().all(|c| *c != ResponseCode::Refused),
+        "{codes:?}"
+    );
     assert_eq!(codes.last(), Some(&ResponseCode::Refused));
 }
 
@@ -359,8 +436,15 @@ fn rate_limit_can_drop_instead() {
         ..FaultConfig::default()
     });
     let s = client();
-    let dropped = (0..1000u16)
-        .find(|&id| udp(&s, server.addr(), &query(id, "site2.com.", RecordType::MX, None), Duration::from_millis(300)).is_none());
+    let dropped = (0..1000u16).find(|&id| {
+        udp(
+            &s,
+            server.addr(),
+            &query(id, "site2.com.", RecordType::MX, None),
+            Duration::from_millis(300),
+        )
+        .is_none()
+    });
     assert!(dropped.is_some_and(|id| id >= 2), "{dropped:?}");
 }
 
@@ -375,7 +459,13 @@ fn spoofed_reply_arrives_before_the_real_one() {
     let name = "site3.com";
     let mut kinds = (false, false);
     for id in 100..140u16 {
-        let first = udp(&s, server.addr(), &query(id, name, RecordType::MX, None), WAIT).unwrap();
+        let first = udp(
+            &s,
+            server.addr(),
+            &query(id, name, RecordType::MX, None),
+            WAIT,
+        )
+        .unwrap();
         let second = recv(&s).expect("the real reply follows");
         let f = Message::from_vec(&first).unwrap();
         let real = Message::from_vec(&second).unwrap();
@@ -399,7 +489,13 @@ fn malformed_replies_do_not_parse() {
     });
     let s = client();
     for id in 0..20u16 {
-        let r = udp(&s, server.addr(), &query(id, "site4.com.", RecordType::MX, Some(1232)), WAIT).unwrap();
+        let r = udp(
+            &s,
+            server.addr(),
+            &query(id, "site4.com.", RecordType::MX, Some(1232)),
+            WAIT,
+        )
+        .unwrap();
         assert!(Message::from_vec(&r).is_err(), "{r:?}");
     }
 }
@@ -414,10 +510,19 @@ fn delayed_replies_still_arrive_and_all_of_them() {
     let s = client();
     // Send a burst first, then collect: each query's reply comes exactly once.
     for id in 0..30u16 {
-        s.send_to(&query(id, "site5.com.", RecordType::MX, None), server.addr()).unwrap();
+        s.send_to(
+            &query(id, "site5.com.", RecordType::MX, None),
+            server.addr(),
+        )
+        .unwrap();
     }
     let mut ids: Vec<u16> = (0..30)
-        .map(|_| Message::from_vec(&recv(&s).expect("reply")).unwrap().metadata.id)
+        .map(|_| {
+            Message::from_vec(&recv(&s).expect("reply"))
+                .unwrap()
+                .metadata
+                .id
+        })
         .collect();
     ids.sort_unstable();
     assert_eq!(ids, (0..30).collect::<Vec<_>>());
@@ -427,8 +532,12 @@ fn delayed_replies_still_arrive_and_all_of_them() {
 fn apex_has_soa_and_ns() {
     let server = start(FaultConfig::default());
     let s = client();
-    for (t, want) in [(RecordType::SOA, RecordType::SOA), (RecordType::NS, RecordType::NS)] {
-        let m = Message::from_vec(&udp(&s, server.addr(), &query(1, ".", t, None), WAIT).unwrap()).unwrap();
+    for (t, want) in [
+        (RecordType::SOA, RecordType::SOA),
+        (RecordType::NS, RecordType::NS),
+    ] {
+        let m = Message::from_vec(&udp(&s, server.addr(), &query(1, ".", t, None), WAIT).unwrap())
+            .unwrap();
         assert_eq!(m.answers.len(), 1);
         assert_eq!(m.answers[0].record_type(), want);
     }
@@ -441,7 +550,13 @@ fn shutdown_stops_answering() {
     let s = client();
     assert!(udp(&s, addr, &query(1, "site1.com.", RecordType::A, None), WAIT).is_some());
     server.shutdown();
-    assert!(udp(&s, addr, &query(2, "site1.com.", RecordType::A, None), Duration::from_millis(300)).is_none());
+    assert!(udp(
+        &s,
+        addr,
+        &query(2, "site1.com.", RecordType::A, None),
+        Duration::from_millis(300)
+    )
+    .is_none());
     assert!(TcpStream::connect(addr).is_err());
 }
 
@@ -462,9 +577,15 @@ fn exported_zone() -> String {
 fn every_exported_rrset_is_what_the_server_answers() {
     let zone = exported_zone();
     let mut rrsets: std::collections::BTreeMap<(String, String), Vec<String>> = Default::default();
-    for l in zone.lines().filter(|l| !l.starts_with('$') && !l.starts_with('.')) {
+    for l in zone
+        .lines()
+        .filter(|l| !l.starts_with('$') && !l.starts_with('.'))
+    {
         let f: Vec<&str> = l.split('\t').collect();
-        rrsets.entry((f[0].to_string(), f[3].to_string())).or_default().push(l.to_string());
+        rrsets
+            .entry((f[0].to_string(), f[3].to_string()))
+            .or_default()
+            .push(l.to_string());
     }
     assert!(rrsets.len() > 300, "{} rrsets", rrsets.len());
     let server = start(FaultConfig::default());
@@ -473,21 +594,58 @@ fn every_exported_rrset_is_what_the_server_answers() {
     for ((owner, t), lines) in &rrsets {
         let rt: RecordType = t.parse().unwrap();
         let m = Message::from_vec(&tcp(&mut stream, &query(1, owner, rt, None))).unwrap();
-        let got: Vec<String> = m.answers.iter().filter(|r| r.name.to_ascii() == *owner).map(line).collect();
+        let got: Vec<String> = m
+            .answers
+            .iter()
+            .filter(|r| r.name.to_ascii() == *owner)
+            .map(line)
+            .collect();
         assert_eq!(&got, lines, "{owner} {t}");
     }
 }
 
 #[test]
 fn exported_zone_loads_in_nsd_checkzone_when_installed() {
-    let Ok(out) = std::process::Command::new("nsd-checkzone").arg("-h").output() else {
+    let Ok(out) = std::process::Command::new("nsd-checkzone")
+        .arg("-h")
+        .output()
+    else {
         eprintln!("nsd-checkzone not installed: skipped");
         return;
     };
     let _ = out;
     let path = std::env::temp_dir().join(format!("stsmap-lab-zone-{}.txt", std::process::id()));
     std::fs::write(&path, exported_zone()).unwrap();
-    let check = std::process::Command::new("nsd-checkzone").arg(".").arg(&path).output().unwrap();
+    let check = std::process::Command::new("nsd-checkzone")
+        .arg(".")
+        .arg(&path)
+        .output()
+        .unwrap();
     let _ = std::fs::remove_file(&path);
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn pipelined_tcp_queries_are_answered_in_order() {
+    let server = start(FaultConfig::default());
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut framed = Vec::new();
+    for id in 1..=3u16 {
+        let q = query(id, &format!("site{id}.com."), RecordType::MX, None);
+        framed.extend_from_slice(&(q.len() as u16).to_be_bytes());
+        framed.extend_from_slice(&q);
+    }
+    stream.write_all(&framed).unwrap();
+    for id in 1..=3u16 {
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).unwrap();
+        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut buf).unwrap();
+        assert_matches_world(&buf, id, &format!("site{id}.com"), RecordType::MX);
+    }
 }

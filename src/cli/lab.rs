@@ -1,14 +1,19 @@
-//! `stsmap lab`: the simulated world's zone export and DNS server.
-use anyhow::{bail, Context};
+//! `stsmap lab`: the simulated mail-security world: ground truth, zone export, DNS server.
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::io::{self, BufWriter, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+use anyhow::{bail, Context};
+
 use stsmap::lab::dns_server::DnsServer;
 use stsmap::lab::faults::{self, FaultConfig, RateLimit, RateLimitAction};
-use stsmap::lab::world::{LabAddrs, Profile, World};
+use stsmap::lab::world::{LabAddrs, Profile, World, DEFAULT_SEED};
 use stsmap::lab::zone::{self, ZoneExporter};
+use stsmap::lab::https_server::HttpsServer;
+use stsmap::report::ResultsWriter;
 
 #[derive(clap::Subcommand)]
 pub enum LabCommand {
@@ -16,79 +21,52 @@ pub enum LabCommand {
     Truth(TruthArgs),
     /// Write the DNS side of the world as one RFC 1035 zone file with origin `.`.
     Zone(ZoneArgs),
-    /// Run only the lab's authoritative DNS server (UDP and TCP) until SIGINT/SIGTERM.
-    ServeDns(ServeDnsArgs),
+    /// Serve the world: authoritative DNS (UDP+TCP) and, with --https, the policy hosts, until SIGINT/SIGTERM.
+    #[command(alias = "serve-dns")]
+    Serve(ServeArgs),
 }
 
 pub fn run(c: LabCommand) -> anyhow::Result<ExitCode> {
     match c {
-        LabCommand::Truth(a) => truth_cmd(a),
+        LabCommand::Truth(a) => truth(a),
         LabCommand::Zone(a) => zone_cmd(a),
-        LabCommand::ServeDns(a) => serve_dns_cmd(a),
+        LabCommand::Serve(a) => serve_cmd(a),
     }
 }
 
-/// Which world: profile and seed.
-#[derive(clap::Args, Debug, Clone)]
-pub struct WorldArgs {
-    /// How domains are spread over the cases.
-    #[arg(long, value_enum, default_value = "realistic")]
-    profile: ProfileArg,
-    /// Seed of the world's hash: same seed, same world.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Address policy hosts resolve to (where the lab's HTTPS server listens).
-    #[arg(long, default_value = "127.0.0.1")]
-    https_ip: Ipv4Addr,
-    /// IPv6 address policy hosts resolve to, if any.
-    #[arg(long)]
-    https_ip6: Option<Ipv6Addr>,
+fn open_out(path: &Option<String>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path.as_deref() {
+        None | Some("-") => Box::new(BufWriter::new(io::stdout().lock())),
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("creating {p}"))?,
+        )),
+    })
 }
 
-#[derive(clap::ValueEnum, Debug, Clone, Copy)]
-enum ProfileArg {
-    Realistic,
-    Adversarial,
-}
-
-impl WorldArgs {
-    fn world(&self) -> World {
-        let profile = match self.profile {
-            ProfileArg::Realistic => Profile::Realistic,
-            ProfileArg::Adversarial => Profile::Adversarial,
-        };
-        World::new(profile, self.seed)
-    }
-
-    fn addrs(&self) -> LabAddrs {
-        LabAddrs {
-            https_v4: self.https_ip,
-            https_v6: self.https_ip6,
-        }
-    }
+/// The input lines of `path` (any format the scan reads), screened like the scan does.
+fn input_lines(
+    path: &str,
+) -> anyhow::Result<impl Iterator<Item = io::Result<stsmap::input::Screened>>> {
+    let reader = stsmap::input::open(path).with_context(|| format!("opening {path}"))?;
+    Ok(stsmap::input::screen(reader))
 }
 
 #[derive(clap::Args)]
 pub struct TruthArgs {
-    /// Domain list (`rank,domain` CSV, one domain per line, `.gz`, or `-` for stdin).
+    /// Domain list, in any format `scan` reads (`-` for stdin).
     #[arg(long)]
     input: String,
     #[command(flatten)]
     world: WorldArgs,
-    /// Output file (default: stdout).
+    /// Output CSV file (default: stdout).
     #[arg(long)]
     out: Option<String>,
 }
 
-fn truth_cmd(a: TruthArgs) -> anyhow::Result<ExitCode> {
+fn truth(a: TruthArgs) -> anyhow::Result<ExitCode> {
     let world = a.world.world();
-    let out: Box<dyn Write> = match &a.out {
-        Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("creating {p}"))?)),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
-    let lines = stsmap::input::screen(stsmap::input::open(&a.input).with_context(|| format!("opening {}", a.input))?);
-    let mut w = stsmap::report::ResultsWriter::new(out)?;
-    for line in lines {
+    let mut w = ResultsWriter::new(open_out(&a.out)?)?;
+    for line in input_lines(&a.input)? {
         let line = line.with_context(|| format!("reading {}", a.input))?;
         let row = match line.is_scanned() {
             true => world.truth(line.rank, &line.domain),
@@ -100,9 +78,39 @@ fn truth_cmd(a: TruthArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Which world: profile and seed.
+#[derive(clap::Args, Debug, Clone)]
+pub struct WorldArgs {
+    /// realistic | adversarial
+    #[arg(long, default_value = "realistic")]
+    profile: Profile,
+    /// The world's seed: same seed, same world.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Address policy hosts resolve to (where the lab's HTTPS server listens).
+    #[arg(long, default_value = "127.0.0.1")]
+    https_ip: Ipv4Addr,
+    /// IPv6 address policy hosts resolve to, if any.
+    #[arg(long)]
+    https_ip6: Option<Ipv6Addr>,
+}
+
+impl WorldArgs {
+    fn world(&self) -> World {
+        World::new(self.profile, self.seed)
+    }
+
+    fn addrs(&self) -> LabAddrs {
+        LabAddrs {
+            https_v4: self.https_ip,
+            https_v6: self.https_ip6,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 pub struct ZoneArgs {
-    /// Domain list: `rank,domain` lines or one domain per line.
+    /// Domain list, in any format `scan` reads (`-` for stdin).
     #[arg(long)]
     input: String,
     #[command(flatten)]
@@ -113,12 +121,15 @@ pub struct ZoneArgs {
 }
 
 fn zone_cmd(a: ZoneArgs) -> anyhow::Result<ExitCode> {
-    let domains = read_domains(&a.input)?;
+    let mut domains = Vec::new();
+    for line in input_lines(&a.input)? {
+        let line = line.with_context(|| format!("reading {}", a.input))?;
+        if line.is_scanned() {
+            domains.push(line.domain);
+        }
+    }
     let world = a.world.world();
-    let mut out: Box<dyn Write> = match &a.out {
-        Some(p) => Box::new(BufWriter::new(File::create(p).with_context(|| format!("creating {p}"))?)),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
+    let mut out = open_out(&a.out)?;
     zone::write_apex(&mut out)?;
     let mut ex = ZoneExporter::new(&world, a.world.addrs());
     for d in &domains {
@@ -135,31 +146,18 @@ fn zone_cmd(a: ZoneArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads a domain list: the last comma-separated field of each line, lowercased, without a
-/// trailing dot; blank lines, a `domain` header and names that are not DNS names are skipped.
-fn read_domains(path: &str) -> anyhow::Result<Vec<String>> {
-    let f = File::open(path).with_context(|| format!("opening {path}"))?;
-    let mut out = Vec::new();
-    for line in BufReader::new(f).split(b'\n') {
-        let line = line?;
-        let line = String::from_utf8_lossy(&line);
-        let field = line.trim().rsplit(',').next().unwrap_or("").trim();
-        let d = field.trim_end_matches('.').to_ascii_lowercase();
-        let ok_label = |l: &str| {
-            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        if d.len() <= 253 && d.contains('.') && d.split('.').all(ok_label) {
-            out.push(d);
-        }
-    }
-    Ok(out)
-}
-
 #[derive(clap::Args)]
-pub struct ServeDnsArgs {
+pub struct ServeArgs {
     /// Loopback address for UDP and TCP, e.g. 127.0.0.1:5353.
     #[arg(long)]
     dns: SocketAddr,
+    /// Loopback address of the HTTPS server for policy hosts, e.g. 127.0.0.1:8443
+    /// (policy hosts then resolve to its IP).
+    #[arg(long)]
+    https: Option<SocketAddr>,
+    /// Where to write the lab CA certificate (PEM) that scanners must trust.
+    #[arg(long, requires = "https")]
+    ca_out: Option<PathBuf>,
     #[command(flatten)]
     world: WorldArgs,
     /// UDP sockets (SO_REUSEPORT, one thread each); default: one per CPU.
@@ -197,9 +195,11 @@ enum RateLimitArg {
     Drop,
 }
 
-fn serve_dns_cmd(a: ServeDnsArgs) -> anyhow::Result<ExitCode> {
-    if !a.dns.ip().is_loopback() {
-        bail!("the lab binds only loopback addresses, not {}", a.dns.ip());
+fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    for addr in std::iter::once(a.dns).chain(a.https) {
+        if !addr.ip().is_loopback() {
+            bail!("the lab binds only loopback addresses, not {}", addr.ip());
+        }
     }
     let faults = FaultConfig {
         latency: a.latency,
@@ -217,21 +217,38 @@ fn serve_dns_cmd(a: ServeDnsArgs) -> anyhow::Result<ExitCode> {
         seed: a.fault_seed,
     };
     let world = a.world.world();
+    let mut addrs = a.world.addrs();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let https = match a.https {
+        Some(bind) => {
+            let _guard = rt.enter();
+            let server =
+                HttpsServer::start(world, bind).with_context(|| format!("binding {bind}"))?;
+            match server.local_addr().ip() {
+                IpAddr::V4(v4) => addrs.https_v4 = v4,
+                IpAddr::V6(v6) => addrs.https_v6 = Some(v6),
+            }
+            if let Some(path) = &a.ca_out {
+                std::fs::write(path, server.ca_pem())
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!("https listening on tcp {}", server.local_addr());
+            Some(server)
+        }
+        None => None,
+    };
     let server = match a.udp_sockets {
-        Some(n) => DnsServer::start_with_sockets(world, a.world.addrs(), a.dns, faults, n),
-        None => DnsServer::start(world, a.world.addrs(), a.dns, faults),
+        Some(n) => DnsServer::start_with_sockets(world, addrs, a.dns, faults, n),
+        None => DnsServer::start(world, addrs, a.dns, faults),
     }
     .with_context(|| format!("binding {}", a.dns))?;
     println!("dns listening on udp+tcp {}", server.addr());
+    if let Some(path) = &a.ca_out {
+        println!("lab CA certificate written to {}", path.display());
+    }
     io::stdout().flush()?;
-    wait_for_signal()?;
-    server.shutdown();
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Blocks until SIGINT or SIGTERM.
-fn wait_for_signal() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
@@ -239,5 +256,9 @@ fn wait_for_signal() -> anyhow::Result<()> {
             _ = term.recv() => Ok(()),
         }
     })?;
-    Ok(())
+    server.shutdown();
+    if let Some(h) = https {
+        rt.block_on(h.shutdown());
+    }
+    Ok(ExitCode::SUCCESS)
 }

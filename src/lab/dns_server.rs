@@ -1,7 +1,8 @@
 //! The lab's authoritative DNS server: a thin UDP/TCP adapter around [`World::resolve`].
 //!
 //! UDP: several sockets bound to one address with SO_REUSEPORT, one OS thread each, blocking
-//! `recv_from`/`send_to` over buffers allocated once per thread. TCP: one thread per
+//! batched `recvmmsg`/`sendmmsg` (Linux; `recv_from`/`send_to` elsewhere and when faults are
+//! on) over buffers allocated once per thread. TCP: one thread per
 //! connection, RFC 1035 2-byte length prefix, several queries per connection, idle timeout.
 //! Faults ([`FaultConfig`]) are applied per query; delayed UDP replies go through a delay
 //! queue thread so a slow reply never holds back the next query.
@@ -89,8 +90,15 @@ impl Ord for Delayed {
 impl DnsServer {
     /// Serves `world` on UDP and TCP at `bind` (port 0 picks one port for both), with one UDP
     /// socket per available CPU.
-    pub fn start(world: World, addrs: LabAddrs, bind: SocketAddr, faults: FaultConfig) -> io::Result<DnsServerHandle> {
-        let n = thread::available_parallelism().map_or(2, |n| n.get()).min(16);
+    pub fn start(
+        world: World,
+        addrs: LabAddrs,
+        bind: SocketAddr,
+        faults: FaultConfig,
+    ) -> io::Result<DnsServerHandle> {
+        let n = thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(16);
         Self::start_with_sockets(world, addrs, bind, faults, n)
     }
 
@@ -116,7 +124,10 @@ impl DnsServer {
         let mut threads = Vec::new();
         let delay_tx = if shared.faults.latency.is_some() {
             let (tx, rx) = mpsc::channel();
-            let clones = udp.iter().map(UdpSocket::try_clone).collect::<io::Result<Vec<_>>>()?;
+            let clones = udp
+                .iter()
+                .map(UdpSocket::try_clone)
+                .collect::<io::Result<Vec<_>>>()?;
             let s = shared.clone();
             threads.push(spawn("lab-dns-delay", move || delay_loop(rx, clones, &s))?);
             Some(tx)
@@ -132,7 +143,11 @@ impl DnsServer {
         drop(delay_tx);
         let s = shared.clone();
         threads.push(spawn("lab-dns-tcp", move || accept_loop(tcp, s))?);
-        Ok(DnsServerHandle { addr, shared, threads })
+        Ok(DnsServerHandle {
+            addr,
+            shared,
+            threads,
+        })
     }
 }
 
@@ -238,9 +253,10 @@ pub fn answer_message(
     let mut r = Response::start(msg, &q, out, max);
     let rcode = if let Some(rc) = forced {
         rc
-    } else if q.qclass != wire::CLASS_IN && q.qclass != wire::CLASS_ANY {
-        wire::RCODE_REFUSED
-    } else if q.qtype == wire::TYPE_AXFR || q.qtype == wire::TYPE_IXFR {
+    } else if (q.qclass != wire::CLASS_IN && q.qclass != wire::CLASS_ANY)
+        || q.qtype == wire::TYPE_AXFR
+        || q.qtype == wire::TYPE_IXFR
+    {
         wire::RCODE_REFUSED
     } else if q.name_len == 0 {
         apex(&mut r, q.qtype)
@@ -286,11 +302,40 @@ fn unpack(fate: Fate) -> Option<(Option<u8>, bool, Option<faults::SpoofKind>, Du
             malformed,
             spoof,
             delay,
-        } => Some((servfail.then_some(wire::RCODE_SERVFAIL), malformed, spoof, delay)),
+        } => Some((
+            servfail.then_some(wire::RCODE_SERVFAIL),
+            malformed,
+            spoof,
+            delay,
+        )),
+    }
+}
+
+/// The fault-free fast path: batches of queries in, batches of replies out.
+#[cfg(target_os = "linux")]
+fn udp_loop_plain(sock: &UdpSocket, shared: &Shared) {
+    use std::os::fd::AsRawFd;
+    let fd = sock.as_raw_fd();
+    let mut batch = super::mmsg::Batch::new();
+    while !shared.stop.load(Ordering::Relaxed) {
+        let Ok(n) = batch.recv(fd) else { continue };
+        for i in 0..n {
+            let (query, out) = batch.io(i);
+            let Some(query) = query else { continue };
+            if let Some(len) = answer_message(&shared.world, &shared.addrs, query, out, true, None)
+            {
+                batch.queue_reply(i, len);
+            }
+        }
+        batch.flush(fd);
     }
 }
 
 fn udp_loop(sock: UdpSocket, index: usize, shared: &Shared, delay_tx: Option<Sender<Delayed>>) {
+    #[cfg(target_os = "linux")]
+    if shared.faults.is_none() {
+        return udp_loop_plain(&sock, shared);
+    }
     let mut inbuf = vec![0u8; MAX_MESSAGE];
     let mut out = vec![0u8; wire::MAX_UDP_REPLY];
     let mut spoofed = vec![0u8; wire::MAX_UDP_REPLY];
@@ -298,17 +343,25 @@ fn udp_loop(sock: UdpSocket, index: usize, shared: &Shared, delay_tx: Option<Sen
     let mut rng = FaultRng::new(shared.faults.seed, index as u64);
     let mut seq = 0u64;
     while !shared.stop.load(Ordering::Relaxed) {
-        let Ok((n, src)) = sock.recv_from(&mut inbuf) else { continue };
+        let Ok((n, src)) = sock.recv_from(&mut inbuf) else {
+            continue;
+        };
         let msg = &inbuf[..n];
         if plain {
-            if let Some(len) = answer_message(&shared.world, &shared.addrs, msg, &mut out, true, None) {
+            if let Some(len) =
+                answer_message(&shared.world, &shared.addrs, msg, &mut out, true, None)
+            {
                 let _ = sock.send_to(&out[..len], src);
             }
             continue;
         }
         let fate = faults::decide(&shared.faults, &mut rng, &shared.limiter, src.ip(), true);
-        let Some((forced, malformed, spoof, delay)) = unpack(fate) else { continue };
-        let Some(mut len) = answer_message(&shared.world, &shared.addrs, msg, &mut out, true, forced) else {
+        let Some((forced, malformed, spoof, delay)) = unpack(fate) else {
+            continue;
+        };
+        let Some(mut len) =
+            answer_message(&shared.world, &shared.addrs, msg, &mut out, true, forced)
+        else {
             continue;
         };
         if let Some(kind) = spoof {
@@ -346,7 +399,9 @@ fn delay_loop(rx: Receiver<Delayed>, socks: Vec<UdpSocket>, shared: &Shared) {
             let d = heap.pop().expect("peeked");
             let _ = socks[d.socket].send_to(&d.data, d.to);
         }
-        let wait = heap.peek().map_or(POLL, |d| d.due.saturating_duration_since(now).min(POLL));
+        let wait = heap
+            .peek()
+            .map_or(POLL, |d| d.due.saturating_duration_since(now).min(POLL));
         match rx.recv_timeout(wait) {
             Ok(d) => heap.push(d),
             Err(RecvTimeoutError::Timeout) => {}
@@ -404,9 +459,17 @@ fn tcp_connection(mut stream: TcpStream, shared: &Shared) {
         } else {
             faults::decide(&shared.faults, &mut rng, &shared.limiter, peer, false)
         };
-        let Some((forced, malformed, _, delay)) = unpack(fate) else { continue };
-        let Some(mut rlen) = answer_message(&shared.world, &shared.addrs, &inbuf[..n], &mut out[2..], false, forced)
-        else {
+        let Some((forced, malformed, _, delay)) = unpack(fate) else {
+            continue;
+        };
+        let Some(mut rlen) = answer_message(
+            &shared.world,
+            &shared.addrs,
+            &inbuf[..n],
+            &mut out[2..],
+            false,
+            forced,
+        ) else {
             continue;
         };
         if malformed {
@@ -433,7 +496,12 @@ fn read_full(stream: &mut TcpStream, buf: &mut [u8], shared: &Shared) -> bool {
                 got += k;
                 last = Instant::now();
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 if shared.stop.load(Ordering::Relaxed) || last.elapsed() >= TCP_IDLE_TIMEOUT {
                     return false;
                 }

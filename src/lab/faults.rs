@@ -169,7 +169,13 @@ impl FaultRng {
 
 /// Decides the fate of one query from `src`; `udp` enables loss and spoofing, which only
 /// make sense for datagrams.
-pub fn decide(cfg: &FaultConfig, rng: &mut FaultRng, limiter: &RateLimiter, src: IpAddr, udp: bool) -> Fate {
+pub fn decide(
+    cfg: &FaultConfig,
+    rng: &mut FaultRng,
+    limiter: &RateLimiter,
+    src: IpAddr,
+    udp: bool,
+) -> Fate {
     if let Some(rl) = cfg.rate_limit {
         if !limiter.admit(src, rl.qps) {
             return match rl.action {
@@ -274,7 +280,10 @@ mod tests {
             parse_latency("20ms..200ms"),
             Ok((Duration::from_millis(20), Duration::from_millis(200)))
         );
-        assert_eq!(parse_latency("1s"), Ok((Duration::from_secs(1), Duration::from_secs(1))));
+        assert_eq!(
+            parse_latency("1s"),
+            Ok((Duration::from_secs(1), Duration::from_secs(1)))
+        );
         assert!(parse_latency("200ms..20ms").is_err());
         assert!(parse_latency("20 parsecs").is_err());
     }
@@ -300,12 +309,16 @@ mod tests {
         let ip = IpAddr::from([127, 0, 0, 1]);
         let run = || {
             let mut rng = FaultRng::new(cfg.seed, 0);
-            (0..200).map(|_| decide(&cfg, &mut rng, &lim, ip, true)).collect::<Vec<_>>()
+            (0..200)
+                .map(|_| decide(&cfg, &mut rng, &lim, ip, true))
+                .collect::<Vec<_>>()
         };
         let a = run();
         assert_eq!(a, run());
         assert!(a.contains(&Fate::Drop));
-        assert!(a.iter().any(|f| matches!(f, Fate::Reply { servfail: true, .. })));
+        assert!(a
+            .iter()
+            .any(|f| matches!(f, Fate::Reply { servfail: true, .. })));
     }
 
     #[test]

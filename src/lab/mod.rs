@@ -7,6 +7,8 @@ pub mod certs;
 pub mod dns_server;
 pub mod faults;
 pub mod https_server;
+#[cfg(target_os = "linux")]
+mod mmsg;
 pub mod truth;
 pub mod wire;
 pub mod world;

@@ -111,13 +111,16 @@ pub fn parse_query(msg: &[u8], name: &mut [u8; 256]) -> Result<Query, Reject> {
     let mut n = 0usize;
     let mut odd_name = false;
     loop {
-        let Some(&len) = msg.get(p) else { return formerr };
+        let Some(&len) = msg.get(p) else {
+            return formerr;
+        };
         let len = len as usize;
         if len == 0 {
             p += 1;
             break;
         }
-        if len > 63 || p + 1 + len > msg.len() || p + 1 + len - HEADER_LEN > 255 {
+        // The whole wire name, root byte included, is at most 255 octets (RFC 1035 3.1).
+        if len > 63 || p + 1 + len > msg.len() || p + 1 + len - HEADER_LEN > 254 {
             return formerr;
         }
         if n > 0 {
@@ -143,7 +146,9 @@ pub fn parse_query(msg: &[u8], name: &mut [u8; 256]) -> Result<Query, Reject> {
     let records = count(6) as usize + count(8) as usize + count(10) as usize;
     let additional_from = records - count(10) as usize;
     for i in 0..records {
-        let Some((rtype, class, ttl, next)) = skip_record(msg, q) else { return formerr };
+        let Some((rtype, class, ttl, next)) = skip_record(msg, q) else {
+            return formerr;
+        };
         if rtype == TYPE_OPT {
             if i < additional_from || edns.is_some() || msg[q] != 0 {
                 return formerr;
@@ -295,7 +300,9 @@ impl<'a> Response<'a> {
 
     /// Adds the apex NS to the answer section.
     pub fn answer_ns(&mut self) {
-        let Some(at) = self.begin_rr(&[""], TYPE_NS, APEX_TTL) else { return };
+        let Some(at) = self.begin_rr(&[""], TYPE_NS, APEX_TTL) else {
+            return;
+        };
         self.name(&[APEX_NS]);
         if self.end_rr(at) {
             self.ancount += 1;
@@ -303,7 +310,9 @@ impl<'a> Response<'a> {
     }
 
     fn soa_record(&mut self, owner: &[&str]) -> bool {
-        let Some(at) = self.begin_rr(owner, TYPE_SOA, APEX_TTL) else { return false };
+        let Some(at) = self.begin_rr(owner, TYPE_SOA, APEX_TTL) else {
+            return false;
+        };
         self.name(&[APEX_NS]);
         self.name(&[APEX_MAILBOX]);
         for t in APEX_SOA_TIMERS {
@@ -401,7 +410,7 @@ impl<'a> Response<'a> {
         let mut n = 0usize;
         for part in parts {
             let b = part.as_bytes();
-            if n + b.len() > tmp.len() {
+            if n + b.len() > 255 {
                 self.bad_name = true;
                 self.overflow = true;
                 return;
@@ -417,8 +426,8 @@ impl<'a> Response<'a> {
         let mut nl = 0usize;
         if n > 0 {
             let mut start = 0usize;
-            for i in 0..=n {
-                if i == n || tmp[i] == b'.' {
+            for (i, &b) in tmp[..=n].iter().enumerate() {
+                if i == n || b == b'.' {
                     let len = i - start;
                     if len == 0 || len > 63 || nl == labels.len() {
                         self.bad_name = true;
@@ -478,9 +487,12 @@ impl<'a> Response<'a> {
             if b == 0 {
                 return k == labels.len();
             }
-            let Some(&(s, l)) = labels.get(k) else { return false };
+            let Some(&(s, l)) = labels.get(k) else {
+                return false;
+            };
             if b != l as usize
-                || !self.buf[p + 1..p + 1 + b].eq_ignore_ascii_case(&tmp[s as usize..s as usize + b])
+                || !self.buf[p + 1..p + 1 + b]
+                    .eq_ignore_ascii_case(&tmp[s as usize..s as usize + b])
             {
                 return false;
             }
@@ -492,7 +504,9 @@ impl<'a> Response<'a> {
 
 impl AnswerSink for Response<'_> {
     fn cname(&mut self, owner: &[&str], target: &[&str], ttl: u32) {
-        let Some(at) = self.begin_rr(owner, TYPE_CNAME, ttl) else { return };
+        let Some(at) = self.begin_rr(owner, TYPE_CNAME, ttl) else {
+            return;
+        };
         self.name(target);
         if self.end_rr(at) {
             self.ancount += 1;
@@ -500,7 +514,9 @@ impl AnswerSink for Response<'_> {
     }
 
     fn mx(&mut self, owner: &[&str], preference: u16, exchange: &[&str], ttl: u32) {
-        let Some(at) = self.begin_rr(owner, TYPE_MX, ttl) else { return };
+        let Some(at) = self.begin_rr(owner, TYPE_MX, ttl) else {
+            return;
+        };
         self.put(&preference.to_be_bytes());
         self.name(exchange);
         if self.end_rr(at) {
@@ -509,7 +525,9 @@ impl AnswerSink for Response<'_> {
     }
 
     fn txt(&mut self, owner: &[&str], strings: &[&[u8]], ttl: u32) {
-        let Some(at) = self.begin_rr(owner, TYPE_TXT, ttl) else { return };
+        let Some(at) = self.begin_rr(owner, TYPE_TXT, ttl) else {
+            return;
+        };
         if strings.is_empty() {
             self.put(&[0]);
         }
@@ -531,7 +549,9 @@ impl AnswerSink for Response<'_> {
     }
 
     fn a(&mut self, owner: &[&str], addr: Ipv4Addr, ttl: u32) {
-        let Some(at) = self.begin_rr(owner, TYPE_A, ttl) else { return };
+        let Some(at) = self.begin_rr(owner, TYPE_A, ttl) else {
+            return;
+        };
         self.put(&addr.octets());
         if self.end_rr(at) {
             self.ancount += 1;
@@ -539,7 +559,9 @@ impl AnswerSink for Response<'_> {
     }
 
     fn aaaa(&mut self, owner: &[&str], addr: Ipv6Addr, ttl: u32) {
-        let Some(at) = self.begin_rr(owner, TYPE_AAAA, ttl) else { return };
+        let Some(at) = self.begin_rr(owner, TYPE_AAAA, ttl) else {
+            return;
+        };
         self.put(&addr.octets());
         if self.end_rr(at) {
             self.ancount += 1;

@@ -1,7 +1,9 @@
 //! Unit tests of the wire encoder, checked by parsing its output with hickory-proto.
 
 use super::*;
-use hickory_proto::op::{Edns as HEdns, Message, MessageType, OpCode, Query as HQuery, ResponseCode};
+use hickory_proto::op::{
+    Edns as HEdns, Message, MessageType, OpCode, Query as HQuery, ResponseCode,
+};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 fn query(name: &str, rtype: RecordType, edns: Option<u16>) -> Vec<u8> {
@@ -34,7 +36,9 @@ fn qname_is_lowercased_for_lookup_and_echoed_as_sent() {
     let mut name = [0u8; 256];
     let parsed = parse_query(&q, &mut name).unwrap();
     assert_eq!(&name[..parsed.name_len], b"mta-sts.example.com");
-    let reply = respond(&q, 512, RCODE_NOERROR, |r| r.a(&["mta-sts.", "example.com"], Ipv4Addr::LOCALHOST, 60));
+    let reply = respond(&q, 512, RCODE_NOERROR, |r| {
+        r.a(&["mta-sts.", "example.com"], Ipv4Addr::LOCALHOST, 60)
+    });
     let m = Message::from_vec(&reply).unwrap();
     assert_eq!(m.queries[0].name().to_ascii(), "MTA-STS.Example.COM.");
     assert!(m.metadata.authoritative && m.metadata.recursion_desired);
@@ -112,12 +116,17 @@ fn txt_strings_keep_their_boundaries() {
 #[test]
 fn edns_version_above_zero_gets_badvers() {
     let mut m = Message::new(7, MessageType::Query, OpCode::Query);
-    m.add_query(HQuery::query(Name::from_ascii("a.example.").unwrap(), RecordType::A));
+    m.add_query(HQuery::query(
+        Name::from_ascii("a.example.").unwrap(),
+        RecordType::A,
+    ));
     let mut e = HEdns::new();
     e.set_version(1);
     m.set_edns(e);
     let q = m.to_vec().unwrap();
-    let reply = respond(&q, 512, RCODE_NOERROR, |r| r.a(&["a.example"], Ipv4Addr::LOCALHOST, 1));
+    let reply = respond(&q, 512, RCODE_NOERROR, |r| {
+        r.a(&["a.example"], Ipv4Addr::LOCALHOST, 1)
+    });
     let m = Message::from_vec(&reply).unwrap();
     // BADVERS and BADSIG share code 16.
     assert_eq!(u16::from(m.metadata.response_code), 16);
@@ -130,13 +139,19 @@ fn junk_gets_formerr_and_responses_are_ignored() {
     assert_eq!(parse_query(&[1, 2, 3], &mut name), Err(Reject::Ignore));
     let mut q = query("a.example.", RecordType::A, None);
     q.truncate(q.len() - 3);
-    assert_eq!(parse_query(&q, &mut name), Err(Reject::Header(RCODE_FORMERR)));
+    assert_eq!(
+        parse_query(&q, &mut name),
+        Err(Reject::Header(RCODE_FORMERR))
+    );
     let mut resp = query("a.example.", RecordType::A, None);
     resp[2] |= 0x80;
     assert_eq!(parse_query(&resp, &mut name), Err(Reject::Ignore));
     let mut notify = query("a.example.", RecordType::A, None);
     notify[2] |= 4 << 3;
-    assert_eq!(parse_query(&notify, &mut name), Err(Reject::Header(RCODE_NOTIMP)));
+    assert_eq!(
+        parse_query(&notify, &mut name),
+        Err(Reject::Header(RCODE_NOTIMP))
+    );
     let mut out = [0u8; 12];
     header_reply(&notify, RCODE_NOTIMP, &mut out);
     let m = Message::from_vec(&out).unwrap();
@@ -147,8 +162,34 @@ fn junk_gets_formerr_and_responses_are_ignored() {
 #[test]
 fn an_unencodable_world_name_becomes_servfail() {
     let q = query("a.example.", RecordType::CNAME, None);
-    let reply = respond(&q, 512, RCODE_NOERROR, |r| r.cname(&["a.example"], &["bad..name"], 1));
+    let reply = respond(&q, 512, RCODE_NOERROR, |r| {
+        r.cname(&["a.example"], &["bad..name"], 1)
+    });
     let m = Message::from_vec(&reply).unwrap();
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
     assert!(m.answers.is_empty());
+}
+
+#[test]
+fn names_over_255_octets_are_formerr() {
+    // Four 63-byte labels: 4 * 64 + 1 = 257 octets on the wire.
+    let mut q = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for _ in 0..4 {
+        q.push(63);
+        q.extend_from_slice(&[b'a'; 63]);
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let mut name = [0u8; 256];
+    assert_eq!(
+        parse_query(&q, &mut name),
+        Err(Reject::Header(RCODE_FORMERR))
+    );
+    // Three 63-byte labels and one of 61: exactly 255 octets, accepted.
+    let mut ok = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for len in [63usize, 63, 63, 61] {
+        ok.push(len as u8);
+        ok.extend(std::iter::repeat_n(b'b', len));
+    }
+    ok.extend_from_slice(&[0, 0, 1, 0, 1]);
+    assert_eq!(parse_query(&ok, &mut name).map(|q| q.name_len), Ok(253));
 }

@@ -55,7 +55,8 @@ impl<'w> ZoneExporter<'w> {
     /// Writes every rrset `domain` (lowercase, no trailing dot) contributes.
     pub fn export_domain(&mut self, domain: &str, out: &mut impl Write) -> io::Result<()> {
         let mut todo = Vec::new();
-        self.world.zone_names(domain, &mut |owner, t| todo.push((owner.to_string(), t)));
+        self.world
+            .zone_names(domain, &mut |owner, t| todo.push((owner.to_string(), t)));
         self.export_all(todo, out)
     }
 
@@ -112,7 +113,11 @@ impl ZoneSink {
 
 /// Appends `name` as an absolute master-file name, escaping every byte outside `[A-Za-z0-9_-]`.
 fn push_name(s: &mut String, name: &str) {
-    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
         for b in label.bytes() {
             if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
                 s.push(b as char);
@@ -157,7 +162,12 @@ impl AnswerSink for ZoneSink {
     }
 
     fn mx(&mut self, owner: &[&str], preference: u16, exchange: &[&str], ttl: u32) {
-        self.push(owner, ttl, "MX", &format!("{preference} {}", name_text(exchange)));
+        self.push(
+            owner,
+            ttl,
+            "MX",
+            &format!("{preference} {}", name_text(exchange)),
+        );
     }
 
     fn txt(&mut self, owner: &[&str], strings: &[&[u8]], ttl: u32) {
@@ -198,7 +208,11 @@ mod tests {
     #[test]
     fn txt_strings_escape_quotes_backslashes_and_nonprintables() {
         let mut sink = ZoneSink::default();
-        sink.txt(&["_mta-sts.", "a.example"], &[b"v=STSv1; id=\"x\\y\"", b"\x00\xff\t"], 300);
+        sink.txt(
+            &["_mta-sts.", "a.example"],
+            &[b"v=STSv1; id=\"x\\y\"", b"\x00\xff\t"],
+            300,
+        );
         let line = sink.lines().next().unwrap();
         assert_eq!(
             line,
