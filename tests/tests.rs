@@ -4,3 +4,4 @@ mod lab_dns;
 mod lab_https;
 mod lab_world;
 mod parsers;
+mod scan_lab;
