@@ -65,7 +65,9 @@ pub fn truth_csv(world: &World, input: &str) -> Vec<u8> {
 }
 
 pub fn records(bytes: &[u8]) -> Vec<csv::StringRecord> {
-    let mut r = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes);
     assert_eq!(
         r.headers().unwrap().iter().collect::<Vec<_>>(),
         COLUMNS.to_vec(),
@@ -97,7 +99,9 @@ pub fn differences(got: &[csv::StringRecord], want: &[csv::StringRecord]) -> Vec
 }
 
 pub async fn scan(config: ScanConfig) -> ScanReport {
-    stsmap::scan::run(config, std::future::pending()).await.unwrap()
+    stsmap::scan::run(config, std::future::pending())
+        .await
+        .unwrap()
 }
 
 async fn scan_equals_truth(profile: Profile, seed: u64, name: &str) {
@@ -119,7 +123,14 @@ async fn scan_equals_truth(profile: Profile, seed: u64, name: &str) {
     assert!(report.complete);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
-    for key in ["domains", "duration_s", "dns_queries", "dns_answered", "https_fetches", "classification"] {
+    for key in [
+        "domains",
+        "duration_s",
+        "dns_queries",
+        "dns_answered",
+        "https_fetches",
+        "classification",
+    ] {
         assert!(summary.get(key).is_some(), "summary.json lacks {key}");
     }
     let manifest: serde_json::Value =

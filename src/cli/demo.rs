@@ -36,7 +36,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     let out = args.out.clone();
     let report = rt.block_on(async move {
-        let lab = Lab::start(LabConfig::loopback(args.profile, args.seed)).context("starting the lab")?;
+        let lab =
+            Lab::start(LabConfig::loopback(args.profile, args.seed)).context("starting the lab")?;
         eprintln!(
             "stsmap demo: lab world ({:?}, seed {}) on DNS {} and HTTPS {}; scanning {}",
             args.profile,

@@ -10,9 +10,9 @@ use anyhow::{bail, Context};
 
 use stsmap::lab::dns_server::DnsServer;
 use stsmap::lab::faults::{self, FaultConfig, RateLimit, RateLimitAction};
+use stsmap::lab::https_server::HttpsServer;
 use stsmap::lab::world::{LabAddrs, Profile, World, DEFAULT_SEED};
 use stsmap::lab::zone::{self, ZoneExporter};
-use stsmap::lab::https_server::HttpsServer;
 use stsmap::report::ResultsWriter;
 
 #[derive(clap::Subcommand)]

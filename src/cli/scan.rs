@@ -50,11 +50,13 @@ impl DnsArgs {
             list.push(resolvers::parse_arg(r)?);
         }
         if let Some(f) = &self.resolvers_file {
-            let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
             list.extend(resolvers::parse_file(&text, &f.display().to_string())?);
         }
         if self.system_resolvers {
-            let text = std::fs::read_to_string("/etc/resolv.conf").context("reading /etc/resolv.conf")?;
+            let text =
+                std::fs::read_to_string("/etc/resolv.conf").context("reading /etc/resolv.conf")?;
             list.extend(resolvers::parse_resolv_conf(&text));
         }
         let mut cfg = EngineConfig::new(resolvers::finish(list)?);
@@ -144,7 +146,11 @@ impl ScanArgs {
             fetch: self.fetch.fetch_config()?,
             concurrency: self.concurrency.max(1),
             window: (self.concurrency * 16).max(4096),
-            progress: if self.quiet { ProgressMode::Quiet } else { ProgressMode::Auto },
+            progress: if self.quiet {
+                ProgressMode::Quiet
+            } else {
+                ProgressMode::Auto
+            },
             dedup: match self.dedup {
                 DedupArg::Exact => DedupMode::Exact,
                 DedupArg::Off => DedupMode::Off,
@@ -202,7 +208,10 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         if !resume.iter().any(|a| a == "--resume") {
             resume.push("--resume".into());
         }
-        eprintln!("stsmap: interrupted; to continue run:\n  {}", resume.join(" "));
+        eprintln!(
+            "stsmap: interrupted; to continue run:\n  {}",
+            resume.join(" ")
+        );
         Ok(ExitCode::from(130))
     }
 }

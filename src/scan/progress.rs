@@ -104,7 +104,7 @@ impl Observer for Progress {
         }
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            if self.done % 256 == 0 {
+            if self.done.is_multiple_of(256) {
                 bar.set_message(format!(
                     "{} in flight, {} errors",
                     self.in_flight, self.errors

@@ -35,7 +35,11 @@ fn read_manifest(dir: &Path) -> Option<Value> {
 }
 
 /// Makes `dir` ready for the run described by `config`.
-pub fn prepare(dir: &Path, config: &ScanConfig, input_hash: Option<&str>) -> anyhow::Result<Resumed> {
+pub fn prepare(
+    dir: &Path,
+    config: &ScanConfig,
+    input_hash: Option<&str>,
+) -> anyhow::Result<Resumed> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let results = results_path(dir);
     if !results.exists() {
@@ -52,7 +56,12 @@ pub fn prepare(dir: &Path, config: &ScanConfig, input_hash: Option<&str>) -> any
         .unwrap_or("unknown")
         .to_string();
     if config.force {
-        for name in [output::RESULTS, output::SUMMARY_JSON, output::SUMMARY_MD, output::MANIFEST] {
+        for name in [
+            output::RESULTS,
+            output::SUMMARY_JSON,
+            output::SUMMARY_MD,
+            output::MANIFEST,
+        ] {
             let _ = fs::remove_file(dir.join(name));
         }
         return Ok(Resumed {
@@ -116,7 +125,10 @@ fn keep_complete_rows(path: &Path) -> anyhow::Result<(u64, Summary)> {
         if kept == 0 {
             let text = String::from_utf8_lossy(&line);
             if text.trim_end() != header {
-                bail!("{} does not start with the results.csv header", path.display());
+                bail!(
+                    "{} does not start with the results.csv header",
+                    path.display()
+                );
             }
         } else {
             let mut r = csv::ReaderBuilder::new()

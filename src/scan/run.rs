@@ -216,7 +216,9 @@ pub async fn run(
     let dir = &config.out_dir;
     let input_hash = match config.input.as_str() {
         "-" => None,
-        path => Some(output::sha256_file(path.as_ref()).with_context(|| format!("reading {path}"))?),
+        path => {
+            Some(output::sha256_file(path.as_ref()).with_context(|| format!("reading {path}"))?)
+        }
     };
     let resumed: Resumed = resume::prepare(dir, &config, input_hash.as_deref())?;
     if resumed.finished {
