@@ -148,3 +148,31 @@ async fn scan_of_the_adversarial_world_equals_the_truth_on_every_row() {
 async fn scan_of_the_realistic_world_equals_the_truth_on_every_row() {
     scan_equals_truth(Profile::Realistic, 1, "realistic").await;
 }
+
+fn count_lines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count() + usize::from(!bytes.ends_with(b"\n"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dirty_umbrella_list_gets_exactly_one_row_per_line() {
+    let list = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/data/lists/tom-martin01-ciscoumb_top-10k.csv"
+    );
+    let bytes = std::fs::read(list).unwrap_or_else(|e| {
+        panic!("{list}: {e} (the shared data folder must sit beside the project)")
+    });
+    let lines = count_lines(&bytes);
+    let lab = Lab::start(LabConfig::loopback(Profile::Realistic, 3)).unwrap();
+    let out = tmp_dir("umbrella");
+    scan(lab_config(&lab, list, &out)).await;
+    lab.shutdown().await;
+    let got = records(&std::fs::read(out.join("results.csv")).unwrap());
+    assert_eq!(got.len(), lines, "one row per input line (the list has no header)");
+    let empty = got.iter().filter(|r| &r[22] == "empty line").count();
+    assert!(empty > 900_000, "{empty} blank lines reported");
+    let want = records(&truth_csv(&World::new(Profile::Realistic, 3), list));
+    let diffs = differences(&got, &want);
+    assert!(diffs.is_empty(), "{:#?}", &diffs[..diffs.len().min(15)]);
+    std::fs::remove_dir_all(&out).unwrap();
+}
