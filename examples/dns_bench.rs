@@ -146,7 +146,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         tokio::spawn(async move {
             let l = engine.lookup(&name, qtype).await;
-            drop(permit);
             let c = match &l.outcome {
                 Outcome::Answer(_) => &tally.answer,
                 Outcome::NxDomain => &tally.nxdomain,
@@ -159,12 +158,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
             c.fetch_add(1, Ordering::Relaxed);
             if let Some(world) = verify {
                 tally.verified.fetch_add(1, Ordering::Relaxed);
-                if l.outcome != truth(&world, &addrs, &name, qtype) && l.outcome != Outcome::Timeout {
+                if l.outcome != truth(&world, &addrs, &name, qtype) && l.outcome != Outcome::Timeout
+                {
                     if tally.misattributed.fetch_add(1, Ordering::Relaxed) < 5 {
                         eprintln!("differs from the world: {name} {qtype:?}: {:?}", l.outcome);
                     }
                 }
             }
+            // Released last, so that draining the window means every lookup is counted.
+            drop(permit);
         });
     }
     // Wait for the window to drain.
@@ -174,12 +176,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     eprint!("{s}");
     let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let t = &*tally;
-    let lookups = g(&t.answer) + g(&t.nxdomain) + g(&t.nodata) + g(&t.servfail) + g(&t.refused)
-        + g(&t.timeout) + g(&t.malformed);
+    let lookups = g(&t.answer)
+        + g(&t.nxdomain)
+        + g(&t.nodata)
+        + g(&t.servfail)
+        + g(&t.refused)
+        + g(&t.timeout)
+        + g(&t.malformed);
     println!(
         "engine: lookups={lookups} elapsed_s={:.3} sent={} answered={} answered_qps={:.0} \
          answer={} nxdomain={} nodata={} servfail={} refused={} lost={} malformed={} \
-         retried={} unmatched={} tcp={} rcvbuf_errors={} verified={} misattributed={}",
+         retried={} timed_out_attempts={} unmatched={} tcp={} rcvbuf_errors={} verified={} misattributed={}",
         elapsed.as_secs_f64(),
         s.sent,
         s.answered,
@@ -192,6 +199,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         g(&t.timeout),
         g(&t.malformed),
         s.retried,
+        s.timed_out,
         s.unmatched,
         s.tcp_fallbacks,
         s.rcvbuf_errors.map_or(-1, |n| n as i64),

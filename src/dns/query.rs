@@ -50,6 +50,11 @@ impl Qtype {
 }
 
 /// Records of the asked type, already converted to what the scanner uses.
+///
+/// ```text
+/// RFC 1035 §3.3.14: TXT-DATA  One or more <character-string>s.
+/// RFC 7505 §3: a null MX is a single MX record with preference 0 and exchange ".".
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Records {
     /// (preference, exchange): exchange lowercase without the trailing dot, so the null MX
@@ -79,6 +84,12 @@ pub enum Malformed {
 
 /// How one lookup ended. NXDOMAIN and NODATA are answers (never retried); the others are
 /// failures after the engine has used its retries.
+///
+/// ```text
+/// RFC 2308 §2.1: "Name Error [...] NXDOMAIN [...] the domain name [...] does not exist."
+/// RFC 2308 §2.2: "NODATA [...] the name [...] is valid [...] but there are no records of the
+/// specified type."
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome<T> {
     /// NOERROR with at least one record of the asked type at the end of the CNAME chain.
@@ -122,6 +133,11 @@ impl<T> Outcome<T> {
 
 /// One question, pre-encoded: the query bytes (id patched per attempt) and the wire qname in
 /// lowercase for matching replies without decoding them.
+///
+/// ```text
+/// RFC 6891 §6.2.5: "Values lower than 512 MUST be treated as equal to 512."
+/// RFC 4343 §3: "comparisons on [...] labels [...] are done in a case-insensitive manner."
+/// ```
 #[derive(Debug, Clone)]
 pub struct Question {
     /// The name asked for, fully qualified.
