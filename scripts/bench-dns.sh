@@ -78,9 +78,10 @@ echo "== dnsperf ($QUERIES queries, $IN_FLIGHT outstanding)" >&2
   > "$WORK/dnsperf.out" 2>&1
 grep -v "^\[Timeout\]" "$WORK/dnsperf.out" >&2
 
-echo "== stsmap engine (8 sockets)" >&2
+# Two runtime threads, as dnsperf -T 1 runs a sender and a receiver thread.
+echo "== stsmap engine (8 sockets, 2 threads)" >&2
 /usr/bin/time -v -o "$WORK/engine.time" \
-  "$BENCH" --resolver "127.0.0.1:$PORT" --names "$WORK/queries.txt" --in-flight "$IN_FLIGHT" \
+  "$BENCH" --resolver "127.0.0.1:$PORT" --names "$WORK/queries.txt" --in-flight "$IN_FLIGHT" --threads 2 \
   > "$WORK/engine.out" 2> "$WORK/engine.err"
 cat "$WORK/engine.err" "$WORK/engine.out" >&2
 

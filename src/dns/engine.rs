@@ -617,7 +617,8 @@ impl Inner {
             return Attempt::Reply(parsed, false);
         }
         bump(&self.counters.tcp_fallbacks);
-        match self.tcp_exchange(question, resolver.addr).await {
+        // Boxed: the rare TCP path should not grow every lookup's future.
+        match Box::pin(self.tcp_exchange(question, resolver.addr)).await {
             Some(reply) => {
                 bump(&self.counters.answered);
                 let mut parsed = parse_reply(&reply, question);
