@@ -10,13 +10,12 @@
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use stsmap::dns::{DnsEngine, EngineConfig, Outcome, Qtype, Records};
 use stsmap::lab::world::{Collect, LabAddrs, Profile, Rcode, World};
-use tokio::sync::Semaphore;
 
 #[derive(Parser)]
 struct Args {
@@ -38,7 +37,7 @@ struct Args {
     /// Retries after the first attempt.
     #[arg(long, default_value_t = 3)]
     retries: u32,
-    /// Tokio worker threads.
+    /// Tokio worker threads (1: a current-thread runtime).
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Compare each outcome with the lab world (realistic or adversarial).
@@ -90,10 +89,17 @@ fn truth(world: &World, addrs: &LabAddrs, name: &str, qtype: Qtype) -> Outcome<R
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.max(1))
-        .enable_all()
-        .build()?;
+    // One thread: a current-thread runtime, so that no wakeup crosses threads.
+    let rt = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()?
+    };
     rt.block_on(run(args))
 }
 
@@ -121,65 +127,79 @@ async fn run(args: Args) -> anyhow::Result<()> {
         https_v6: None,
     };
     let tally = Arc::new(Tally::default());
-    let window = Arc::new(Semaphore::new(args.in_flight));
-    let input: Box<dyn BufRead> = if args.names == "-" {
-        Box::new(std::io::stdin().lock())
+    let input: Box<dyn BufRead + Send> = if args.names == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         Box::new(std::io::BufReader::new(std::fs::File::open(&args.names)?))
     };
+    // `--in-flight` long-lived workers pull the next line from the shared (buffered) input:
+    // no task spawn per lookup, and memory bounded by the window, not the list.
+    let input = Arc::new(Mutex::new(input.lines()));
     let start = Instant::now();
-    for line in input.lines() {
-        let line = line?;
-        let mut words = line.split_whitespace();
-        let (Some(name), Some(t)) = (words.next(), words.next()) else {
-            continue;
-        };
-        let qtype = match t.to_ascii_uppercase().as_str() {
-            "MX" => Qtype::Mx,
-            "TXT" => Qtype::Txt,
-            "A" => Qtype::A,
-            "AAAA" => Qtype::Aaaa,
-            _ => anyhow::bail!("unsupported type {t}"),
-        };
-        let permit = window.clone().acquire_owned().await?;
-        let (engine, tally) = (engine.clone(), tally.clone());
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        tokio::spawn(async move {
-            let l = engine.lookup(&name, qtype).await;
-            drop(permit);
-            let c = match &l.outcome {
-                Outcome::Answer(_) => &tally.answer,
-                Outcome::NxDomain => &tally.nxdomain,
-                Outcome::NoData => &tally.nodata,
-                Outcome::ServFail => &tally.servfail,
-                Outcome::Refused => &tally.refused,
-                Outcome::Timeout => &tally.timeout,
-                Outcome::Malformed(_) => &tally.malformed,
-            };
-            c.fetch_add(1, Ordering::Relaxed);
-            if let Some(world) = verify {
-                tally.verified.fetch_add(1, Ordering::Relaxed);
-                if l.outcome != truth(&world, &addrs, &name, qtype) && l.outcome != Outcome::Timeout {
-                    if tally.misattributed.fetch_add(1, Ordering::Relaxed) < 5 {
+    let mut workers = Vec::with_capacity(args.in_flight);
+    for _ in 0..args.in_flight {
+        let (engine, tally, input) = (engine.clone(), tally.clone(), input.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let line = match input.lock().unwrap_or_else(|e| e.into_inner()).next() {
+                    Some(Ok(line)) => line,
+                    Some(Err(e)) => return Err(anyhow::Error::from(e)),
+                    None => return Ok(()),
+                };
+                let mut words = line.split_whitespace();
+                let (Some(name), Some(t)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                let qtype = match t.to_ascii_uppercase().as_str() {
+                    "MX" => Qtype::Mx,
+                    "TXT" => Qtype::Txt,
+                    "A" => Qtype::A,
+                    "AAAA" => Qtype::Aaaa,
+                    _ => anyhow::bail!("unsupported type {t}"),
+                };
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                let l = engine.lookup(&name, qtype).await;
+                let c = match &l.outcome {
+                    Outcome::Answer(_) => &tally.answer,
+                    Outcome::NxDomain => &tally.nxdomain,
+                    Outcome::NoData => &tally.nodata,
+                    Outcome::ServFail => &tally.servfail,
+                    Outcome::Refused => &tally.refused,
+                    Outcome::Timeout => &tally.timeout,
+                    Outcome::Malformed(_) => &tally.malformed,
+                };
+                c.fetch_add(1, Ordering::Relaxed);
+                if let Some(world) = verify {
+                    tally.verified.fetch_add(1, Ordering::Relaxed);
+                    if l.outcome != truth(&world, &addrs, &name, qtype)
+                        && l.outcome != Outcome::Timeout
+                        && tally.misattributed.fetch_add(1, Ordering::Relaxed) < 5
+                    {
                         eprintln!("differs from the world: {name} {qtype:?}: {:?}", l.outcome);
                     }
                 }
             }
-        });
+        }));
     }
-    // Wait for the window to drain.
-    let _all = window.acquire_many(args.in_flight as u32).await?;
+    for w in workers {
+        w.await??;
+    }
     let elapsed = start.elapsed();
     let s = engine.stats();
     eprint!("{s}");
     let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let t = &*tally;
-    let lookups = g(&t.answer) + g(&t.nxdomain) + g(&t.nodata) + g(&t.servfail) + g(&t.refused)
-        + g(&t.timeout) + g(&t.malformed);
+    let lookups = g(&t.answer)
+        + g(&t.nxdomain)
+        + g(&t.nodata)
+        + g(&t.servfail)
+        + g(&t.refused)
+        + g(&t.timeout)
+        + g(&t.malformed);
     println!(
         "engine: lookups={lookups} elapsed_s={:.3} sent={} answered={} answered_qps={:.0} \
          answer={} nxdomain={} nodata={} servfail={} refused={} lost={} malformed={} \
-         retried={} unmatched={} tcp={} rcvbuf_errors={} verified={} misattributed={}",
+         retried={} timed_out_attempts={} unmatched={} tcp={} rcvbuf_errors={} verified={} misattributed={}",
         elapsed.as_secs_f64(),
         s.sent,
         s.answered,
@@ -192,6 +212,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         g(&t.timeout),
         g(&t.malformed),
         s.retried,
+        s.timed_out,
         s.unmatched,
         s.tcp_fallbacks,
         s.rcvbuf_errors.map_or(-1, |n| n as i64),

@@ -93,6 +93,11 @@ pub enum ConfigError {
 }
 
 /// The end of one lookup: its outcome and how it got there.
+///
+/// ```text
+/// RFC 1035 §7.2: "the resolver [...] should retransmit [...] to other servers"; every
+/// attempt counts.
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup<T = Records> {
     /// Answer, NXDOMAIN, NODATA, or the failure after all attempts.
@@ -262,6 +267,11 @@ impl Drop for Inner {
 }
 
 /// A cheap-to-clone handle on the DNS engine, usable from many tasks at once.
+///
+/// ```text
+/// RFC 5452 §9.2: "Resolver implementations MUST [...] use an unpredictable source port
+/// [...] and an unpredictable query ID [...] and match [...] the response to the query."
+/// ```
 #[derive(Clone)]
 pub struct DnsEngine {
     inner: Arc<Inner>,
@@ -382,7 +392,7 @@ impl DnsEngine {
                 }
             }
         };
-        let mut tried: Vec<usize> = Vec::new();
+        let mut tried: u64 = 0;
         let mut timeouts = 0u32;
         let mut last = Lookup {
             outcome: Outcome::Timeout,
@@ -398,8 +408,8 @@ impl DnsEngine {
                     tokio::time::sleep(pause.min(inner.config.timeout)).await;
                 }
             }
-            let ri = inner.pick_resolver(&tried);
-            tried.push(ri);
+            let ri = inner.pick_resolver(tried);
+            tried |= 1 << (ri % 64);
             last.attempts += 1;
             let resolver = &inner.resolvers[ri];
             match inner.attempt(&question, resolver).await {
@@ -529,7 +539,9 @@ impl Inner {
     /// Chooses the resolver for the next attempt: a healthy one not yet tried with room in
     /// flight, else a healthy untried one, else any healthy one; a backed-off resolver whose
     /// time is up gets its probe; if all are backed off, the one that recovers first.
-    fn pick_resolver(&self, tried: &[usize]) -> usize {
+    /// `tried` is a bitmask of resolver indices modulo 64 (beyond 64 resolvers a collision
+    /// only makes an untried resolver look tried).
+    fn pick_resolver(&self, tried: u64) -> usize {
         let n = self.resolvers.len();
         let now = Instant::now();
         let start = self.next_resolver.fetch_add(1, Ordering::Relaxed);
@@ -542,7 +554,7 @@ impl Inner {
             match r.health.check(now) {
                 Availability::Probe => return i,
                 Availability::Usable => {
-                    if tried.contains(&i) {
+                    if tried & (1 << (i % 64)) != 0 {
                         tried_ok.get_or_insert(i);
                     } else if r.limits.in_flight.available_permits() > 0 {
                         return i;
@@ -605,7 +617,8 @@ impl Inner {
             return Attempt::Reply(parsed, false);
         }
         bump(&self.counters.tcp_fallbacks);
-        match self.tcp_exchange(question, resolver.addr).await {
+        // Boxed: the rare TCP path should not grow every lookup's future.
+        match Box::pin(self.tcp_exchange(question, resolver.addr)).await {
             Some(reply) => {
                 bump(&self.counters.answered);
                 let mut parsed = parse_reply(&reply, question);

@@ -50,6 +50,11 @@ impl Qtype {
 }
 
 /// Records of the asked type, already converted to what the scanner uses.
+///
+/// ```text
+/// RFC 1035 §3.3.14: TXT-DATA  One or more <character-string>s.
+/// RFC 7505 §3: a null MX is a single MX record with preference 0 and exchange ".".
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Records {
     /// (preference, exchange): exchange lowercase without the trailing dot, so the null MX
@@ -79,6 +84,12 @@ pub enum Malformed {
 
 /// How one lookup ended. NXDOMAIN and NODATA are answers (never retried); the others are
 /// failures after the engine has used its retries.
+///
+/// ```text
+/// RFC 2308 §2.1: "Name Error [...] NXDOMAIN [...] the domain name [...] does not exist."
+/// RFC 2308 §2.2: "NODATA [...] the name [...] is valid [...] but there are no records of the
+/// specified type."
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome<T> {
     /// NOERROR with at least one record of the asked type at the end of the CNAME chain.
@@ -122,6 +133,11 @@ impl<T> Outcome<T> {
 
 /// One question, pre-encoded: the query bytes (id patched per attempt) and the wire qname in
 /// lowercase for matching replies without decoding them.
+///
+/// ```text
+/// RFC 6891 §6.2.5: "Values lower than 512 MUST be treated as equal to 512."
+/// RFC 4343 §3: "comparisons on [...] labels [...] are done in a case-insensitive manner."
+/// ```
 #[derive(Debug, Clone)]
 pub struct Question {
     /// The name asked for, fully qualified.
@@ -233,6 +249,16 @@ pub fn parse_reply(reply: &[u8], question: &Question) -> Parsed {
         cname_chain: Vec::new(),
         truncated: false,
     };
+    // Fast path: with no answer records the header alone says what the reply means (the
+    // question was checked by `reply_matches`); most replies in a survey are NXDOMAIN or
+    // NODATA, and decoding their authority section would only be thrown away.
+    if let Some(outcome) = header_only_outcome(reply) {
+        return Parsed {
+            outcome,
+            cname_chain: Vec::new(),
+            truncated: reply[2] & 0x02 != 0,
+        };
+    }
     let msg = match Message::from_vec(reply) {
         Ok(msg) => msg,
         Err(_) => return malformed(Malformed::Undecodable),
@@ -266,6 +292,49 @@ pub fn parse_reply(reply: &[u8], question: &Question) -> Parsed {
         _ => Outcome::Malformed(Malformed::Rcode(code)),
     };
     parsed
+}
+
+/// The outcome of a reply without answer records, from its header RCODE, after walking the
+/// authority and additional sections to check they are well-formed and that no OPT record
+/// extends the RCODE (RFC 6891 §6.1.3). None when the message must be decoded in full.
+fn header_only_outcome(reply: &[u8]) -> Option<Outcome<Records>> {
+    let count = |i: usize| u16::from_be_bytes([reply[i], reply[i + 1]]);
+    if reply.len() < 12 || count(4) != 1 || count(6) != 0 {
+        return None;
+    }
+    let mut i = question_end(reply)?;
+    for _ in 0..(usize::from(count(8)) + usize::from(count(10))) {
+        i = skip_name(reply, i)?;
+        let fixed = reply.get(i..i + 10)?;
+        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        if rtype == 41 && fixed[4] != 0 {
+            return None; // extended RCODE bits set
+        }
+        i += 10 + usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+    }
+    if i != reply.len() {
+        return None;
+    }
+    match reply[3] & 0x0F {
+        0 => Some(Outcome::NoData),
+        2 => Some(Outcome::ServFail),
+        3 => Some(Outcome::NxDomain),
+        5 => Some(Outcome::Refused),
+        _ => None,
+    }
+}
+
+/// Offset just past the (possibly compressed) name at `i`.
+fn skip_name(msg: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let len = *msg.get(i)?;
+        match len & 0xC0 {
+            0xC0 => return (i + 2 <= msg.len()).then_some(i + 2),
+            0x00 if len == 0 => return Some(i + 1),
+            0x00 => i += 1 + usize::from(len),
+            _ => return None,
+        }
+    }
 }
 
 /// Follows the CNAME chain from the qname through the answer section, then collects the

@@ -307,3 +307,51 @@ fn undecodable_reply_is_malformed() {
         Outcome::Malformed(Malformed::Undecodable)
     );
 }
+
+#[test]
+fn answerless_replies_take_the_header_path_with_the_same_outcome() {
+    let q = Question::new("example.com", Qtype::Mx).unwrap();
+    for (rc, want) in [
+        (ResponseCode::NXDomain, Outcome::NxDomain),
+        (ResponseCode::NoError, Outcome::NoData),
+        (ResponseCode::ServFail, Outcome::ServFail),
+        (ResponseCode::Refused, Outcome::Refused),
+    ] {
+        let mut msg = Message::response(1, OpCode::Query);
+        msg.metadata.response_code = rc;
+        msg.add_query(Query::query(q.name.clone(), RecordType::MX));
+        let soa = SOA::new(
+            name("ns.example.com."),
+            name("h.example.com."),
+            1,
+            2,
+            3,
+            4,
+            5,
+        );
+        msg.add_authority(Record::from_rdata(name("example.com."), 5, RData::SOA(soa)));
+        let mut edns = Edns::new();
+        edns.set_max_payload(1232);
+        msg.set_edns(edns);
+        let wire = msg.to_vec().unwrap();
+        assert_eq!(header_only_outcome(&wire), Some(want.clone()), "{rc:?}");
+        assert_eq!(parse_reply(&wire, &q).outcome, want);
+        // A cut-off authority section is not trusted on the header alone.
+        assert_eq!(header_only_outcome(&wire[..wire.len() - 3]), None);
+    }
+}
+
+#[test]
+fn extended_rcode_in_opt_is_not_read_from_the_header_alone() {
+    let q = Question::new("example.com", Qtype::Mx).unwrap();
+    let mut msg = Message::response(1, OpCode::Query);
+    msg.add_query(Query::query(q.name.clone(), RecordType::MX));
+    msg.metadata.response_code = ResponseCode::from(1, 0); // BADVERS (16): high bits in the OPT
+    msg.set_edns(Edns::new());
+    let wire = msg.to_vec().unwrap();
+    assert_eq!(header_only_outcome(&wire), None);
+    assert!(matches!(
+        parse_reply(&wire, &q).outcome,
+        Outcome::Malformed(_)
+    ));
+}
