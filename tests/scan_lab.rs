@@ -168,7 +168,11 @@ async fn dirty_umbrella_list_gets_exactly_one_row_per_line() {
     scan(lab_config(&lab, list, &out)).await;
     lab.shutdown().await;
     let got = records(&std::fs::read(out.join("results.csv")).unwrap());
-    assert_eq!(got.len(), lines, "one row per input line (the list has no header)");
+    assert_eq!(
+        got.len(),
+        lines,
+        "one row per input line (the list has no header)"
+    );
     let empty = got.iter().filter(|r| &r[22] == "empty line").count();
     assert!(empty > 900_000, "{empty} blank lines reported");
     let want = records(&truth_csv(&World::new(Profile::Realistic, 3), list));

@@ -1,6 +1,7 @@
 //! Subcommands: each file turns its clap arguments into library configuration.
 
 mod demo;
+mod dns_args;
 mod lab;
 mod lint;
 mod scan;

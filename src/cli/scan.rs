@@ -1,74 +1,14 @@
 //! `stsmap scan` and `stsmap check`: flags → [`ScanConfig`] / one-domain check.
 
+use super::dns_args::DnsArgs;
 use anyhow::Context;
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use stsmap::dns::{resolvers, EngineConfig};
 use stsmap::fetch::FetchConfig;
 use stsmap::input::DedupMode;
 use stsmap::scan::progress::ProgressMode;
 use stsmap::scan::ScanConfig;
-
-/// Which resolvers, and how hard to use them.
-#[derive(clap::Args, Debug, Clone)]
-pub struct DnsArgs {
-    /// A resolver to send queries to: IP or IP:PORT ([IPv6]:PORT). Repeatable.
-    #[arg(long = "resolver", value_name = "IP[:PORT]")]
-    resolvers: Vec<String>,
-    /// A file with one resolver per line (massdns/zdns style; `#` comments).
-    #[arg(long, value_name = "FILE")]
-    resolvers_file: Option<PathBuf>,
-    /// Use the nameservers of /etc/resolv.conf (never done unless asked).
-    #[arg(long)]
-    system_resolvers: bool,
-    /// Queries per second per resolver (default: unlimited).
-    #[arg(long, value_name = "N")]
-    qps_per_resolver: Option<NonZeroU32>,
-    /// Retries of a lookup after a timeout, SERVFAIL or REFUSED (on other resolvers when there are).
-    #[arg(long, default_value_t = 3)]
-    retries: u32,
-    /// Wait for one DNS reply, in milliseconds.
-    #[arg(long, default_value_t = 2000, value_name = "MS")]
-    dns_timeout_ms: u64,
-    /// UDP sockets of the DNS engine (each with its own random source port).
-    #[arg(long, default_value_t = 8)]
-    sockets: usize,
-    /// DNS queries awaiting a reply, all resolvers together.
-    #[arg(long, default_value_t = 4096)]
-    max_in_flight: usize,
-    /// DNS queries awaiting a reply from one resolver.
-    #[arg(long, default_value_t = 2048)]
-    max_in_flight_per_resolver: usize,
-}
-
-impl DnsArgs {
-    pub fn engine_config(&self) -> anyhow::Result<EngineConfig> {
-        let mut list = Vec::new();
-        for r in &self.resolvers {
-            list.push(resolvers::parse_arg(r)?);
-        }
-        if let Some(f) = &self.resolvers_file {
-            let text =
-                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-            list.extend(resolvers::parse_file(&text, &f.display().to_string())?);
-        }
-        if self.system_resolvers {
-            let text =
-                std::fs::read_to_string("/etc/resolv.conf").context("reading /etc/resolv.conf")?;
-            list.extend(resolvers::parse_resolv_conf(&text));
-        }
-        let mut cfg = EngineConfig::new(resolvers::finish(list)?);
-        cfg.qps_per_resolver = self.qps_per_resolver;
-        cfg.retries = self.retries;
-        cfg.timeout = Duration::from_millis(self.dns_timeout_ms);
-        cfg.sockets = self.sockets.max(1);
-        cfg.max_in_flight = self.max_in_flight.max(1);
-        cfg.max_in_flight_per_resolver = self.max_in_flight_per_resolver.max(1);
-        Ok(cfg)
-    }
-}
 
 /// How policies are fetched.
 #[derive(clap::Args, Debug, Clone)]
@@ -142,7 +82,7 @@ impl ScanArgs {
         Ok(ScanConfig {
             input: self.input.clone(),
             out_dir: self.out.clone(),
-            engine: self.dns.engine_config()?,
+            engine: self.dns.to_config()?,
             fetch: self.fetch.fetch_config()?,
             concurrency: self.concurrency.max(1),
             window: (self.concurrency * 16).max(4096),
@@ -229,7 +169,7 @@ pub struct CheckArgs {
 pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let domain = stsmap::input::normalise(args.domain.as_bytes())
         .map_err(|e| anyhow::anyhow!("{:?} is not a domain: {e}", args.domain))?;
-    let engine = args.dns.engine_config()?;
+    let engine = args.dns.to_config()?;
     let fetch = args.fetch.fetch_config()?;
     let text = runtime()?.block_on(async move {
         let scanner = stsmap::scan::Scanner::new(engine, fetch)?;

@@ -9,7 +9,6 @@
 //! [...] to other servers"; §4.2.2: TCP messages carry a two-byte length prefix.
 //! ```
 
-pub mod args;
 pub mod engine;
 pub mod health;
 pub mod limits;
@@ -17,7 +16,6 @@ pub mod query;
 pub mod resolvers;
 pub mod stats;
 
-pub use args::DnsArgs;
 pub use engine::{ConfigError, DnsEngine, EngineConfig, Lookup};
 pub use health::HealthConfig;
 pub use query::{Malformed, Outcome, Qtype, Records};

@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use super::engine::{ConfigError, EngineConfig};
-use super::resolvers::{self, ResolverError};
+use stsmap::dns::resolvers::{self, ResolverError};
+use stsmap::dns::{ConfigError, EngineConfig};
 
 /// DNS engine flags shared by the subcommands that resolve names.
 #[derive(clap::Args, Debug, Clone)]
