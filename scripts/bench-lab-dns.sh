@@ -95,7 +95,7 @@ EOF
 echo "== start NSD on 127.0.0.1:$NSD_PORT and the lab on 127.0.0.1:$LAB_PORT ($THREADS each)"
 nsd -d -c "$TMP/nsd.conf" &
 PIDS+=($!)
-"$BIN" lab serve-dns --dns "127.0.0.1:$LAB_PORT" --udp-sockets "$THREADS" > "$TMP/lab.log" &
+"$BIN" lab serve --dns "127.0.0.1:$LAB_PORT" --udp-sockets "$THREADS" > "$TMP/lab.log" &
 LAB_PID=$!
 PIDS+=($LAB_PID)
 # Wait until both answer.
