@@ -101,6 +101,8 @@ pub struct FetchConfig {
     pub extra_ca_pem: Vec<Vec<u8>>,
     /// Idle connections kept per policy host after a fetch (0: close when done).
     pub max_idle_per_host: usize,
+    /// Fetches in progress at once (TLS handshakes cost CPU; the rest wait their turn).
+    pub max_concurrent: usize,
 }
 
 impl Default for FetchConfig {
@@ -113,6 +115,7 @@ impl Default for FetchConfig {
             max_body: MAX_POLICY_BODY,
             extra_ca_pem: Vec::new(),
             max_idle_per_host: 0,
+            max_concurrent: 128,
         }
     }
 }
@@ -201,6 +204,9 @@ pub enum SetupError {
 pub struct PolicyFetcher {
     client: Client<PolicyConnector, Empty<Bytes>>,
     config: FetchConfig,
+    /// Bounds fetches in progress; a fetch's timeout starts once it holds a permit,
+    /// so a burst of policy domains queues instead of timing out in the queue.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl PolicyFetcher {
@@ -245,7 +251,12 @@ impl PolicyFetcher {
             .pool_idle_timeout(Duration::from_secs(5))
             .pool_max_idle_per_host(config.max_idle_per_host)
             .build(connector);
-        Ok(PolicyFetcher { client, config })
+        let permits = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent.max(1)));
+        Ok(PolicyFetcher {
+            client,
+            config,
+            permits,
+        })
     }
 
     /// The configuration in use.
@@ -255,6 +266,11 @@ impl PolicyFetcher {
 
     /// Fetches the policy of `domain` (normalised, without `mta-sts.`), bounded by `config.timeout`.
     pub async fn fetch_policy(&self, domain: &str) -> FetchOutcome {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let phase = Arc::new(AtomicU8::new(Phase::Resolving as u8));
         let deadline = Instant::now() + self.config.timeout;
         PHASE

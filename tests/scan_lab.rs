@@ -26,7 +26,10 @@ pub fn tmp_dir(name: &str) -> PathBuf {
 pub fn lab_config(lab: &Lab, input: &str, out: &Path) -> ScanConfig {
     let mut engine = EngineConfig::new(vec![lab.dns_addr()]);
     engine.timeout = Duration::from_millis(1500);
-    let timeout = Duration::from_secs(2);
+    // Long enough that a fetch is never cut short by CPU contention (the lab and the
+    // scanner share two cores with other tests); stalled and trickling hosts cost
+    // this much each, 64 at a time.
+    let timeout = Duration::from_secs(5);
     ScanConfig {
         input: input.to_string(),
         out_dir: out.to_path_buf(),
@@ -37,6 +40,7 @@ pub fn lab_config(lab: &Lab, input: &str, out: &Path) -> ScanConfig {
             connect_timeout: timeout,
             tls_timeout: timeout,
             timeout,
+            max_concurrent: 64,
             ..FetchConfig::default()
         },
         concurrency: 500,

@@ -19,6 +19,9 @@ pub struct FetchArgs {
     /// Connect to this port instead of 443 (test worlds); SNI and Host stay the policy host.
     #[arg(long, value_name = "N")]
     https_port: Option<u16>,
+    /// Policy fetches in progress at once.
+    #[arg(long, default_value_t = 128, value_name = "N")]
+    fetch_concurrency: usize,
     /// Also trust the CA certificates in this PEM file (repeatable).
     #[arg(long = "ca-file", value_name = "PEM")]
     ca_files: Vec<PathBuf>,
@@ -32,6 +35,7 @@ impl FetchArgs {
             connect_timeout: timeout,
             tls_timeout: timeout,
             timeout,
+            max_concurrent: self.fetch_concurrency.max(1),
             ..FetchConfig::default()
         };
         for f in &self.ca_files {

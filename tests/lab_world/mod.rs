@@ -210,7 +210,7 @@ fn truth_is_deterministic_and_depends_on_the_seed() {
 }
 
 #[test]
-fn lab_truth_cli_writes_a_header_and_one_row_per_domain() {
+fn lab_truth_cli_writes_a_header_and_one_row_per_input_line() {
     let dir = std::env::temp_dir().join(format!("stsmap-lab-truth-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("list.csv");
@@ -241,10 +241,21 @@ fn lab_truth_cli_writes_a_header_and_one_row_per_domain() {
         .map(|r| r.unwrap().iter().map(String::from).collect())
         .collect();
     let w = World::new(Profile::Adversarial, 3);
-    let expect: Vec<Vec<String>> = [(1, "example.com"), (2, "example.org"), (3, "example.net")]
+    let mut expect: Vec<Vec<String>> = [(1, "example.com"), (2, "example.org")]
         .iter()
         .map(|(rank, d)| w.truth(*rank, d).to_cells())
         .collect();
+    // The blank line gets its row too (every input line yields one row).
+    expect.push(
+        stsmap::row::ResultRow {
+            rank: 3,
+            input_status: Some(stsmap::row::InputStatus::Invalid),
+            input_error: "empty line".into(),
+            ..Default::default()
+        }
+        .to_cells(),
+    );
+    expect.push(w.truth(3, "example.net").to_cells());
     assert_eq!(rows, expect);
     std::fs::remove_dir_all(&dir).ok();
 }
