@@ -10,20 +10,9 @@ use crate::row::{classify, InputStatus, MxStatus, PolicyStatus, RecordStatus, Re
 use crate::sts_record::{self, StsRecord};
 use crate::tlsrpt::{self, TlsRptRecord};
 
-/// The outcome of one DNS lookup, as the row needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dns<T> {
-    /// NOERROR with records of the asked type (after CNAMEs).
-    Answer(T),
-    NxDomain,
-    /// NOERROR without records of the asked type.
-    NoData,
-    ServFail,
-    Refused,
-    Timeout,
-    /// Malformed reply or another failure.
-    Error,
-}
+/// The outcome of one DNS lookup: the engine's own type, so the row sees exactly
+/// what the engine decided (NXDOMAIN and NODATA are answers; the rest failures).
+pub use crate::dns::Outcome as Dns;
 
 /// What happened to the policy fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +84,7 @@ fn mx_cells(mx: &Dns<Vec<(u16, String)>>, row: &mut ResultRow) -> MxStatus {
         Dns::ServFail => MxStatus::Servfail,
         Dns::Refused => MxStatus::Refused,
         Dns::Timeout => MxStatus::Timeout,
-        Dns::Error => MxStatus::Error,
+        Dns::Malformed(_) => MxStatus::Error,
     };
     row.mx_status = Some(status);
     status
@@ -109,7 +98,7 @@ fn txt_failure<T>(dns: &Dns<T>) -> Option<RecordStatus> {
         Dns::ServFail => Some(RecordStatus::Servfail),
         Dns::Refused => Some(RecordStatus::Refused),
         Dns::Timeout => Some(RecordStatus::Timeout),
-        Dns::Error => Some(RecordStatus::Error),
+        Dns::Malformed(_) => Some(RecordStatus::Error),
     }
 }
 
@@ -209,5 +198,102 @@ fn policy_cells(fetch: &PolicyFetch, row: &mut ResultRow) -> PolicyStatus {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::row::{Classification, Coverage, Mode};
+
+    fn obs() -> Observations {
+        Observations {
+            mx: Dns::Answer(vec![
+                (10, "mx1.example.com".into()),
+                (20, "mx2.other.net".into()),
+            ]),
+            sts: Dns::Answer(vec![b"v=STSv1; id=20240101".to_vec()]),
+            tlsrpt: Dns::NxDomain,
+            policy: Some(PolicyFetch::Fetched {
+                content_type: "text/plain".into(),
+                body: b"version: STSv1\nmode: enforce\nmx: *.example.com\nmax_age: 86400\n"
+                    .to_vec(),
+            }),
+        }
+    }
+
+    #[test]
+    fn enforce_policy_reports_mode_and_uncovered_mx() {
+        let row = assemble(1, "example.com", &obs(), 5);
+        assert_eq!(row.classification, Some(Classification::Enforce));
+        assert_eq!(row.policy_mode, Some(Mode::Enforce));
+        assert_eq!(row.sts_id, "20240101");
+        assert_eq!(row.mx_policy_match, Some(Coverage::Some));
+        assert_eq!(row.mx_uncovered, vec!["mx2.other.net".to_string()]);
+        assert_eq!(row.tlsrpt_status, Some(RecordStatus::Absent));
+        assert_eq!(row.duration_ms, 5);
+    }
+
+    #[test]
+    fn null_mx_is_no_mail_even_with_a_valid_policy() {
+        let mut o = obs();
+        o.mx = Dns::Answer(vec![(0, String::new())]);
+        let row = assemble(1, "example.com", &o, 0);
+        assert_eq!(row.mx_status, Some(MxStatus::NullMx));
+        assert_eq!(row.classification, Some(Classification::NoMail));
+        assert_eq!(row.policy_status, Some(PolicyStatus::Valid));
+    }
+
+    #[test]
+    fn two_sts_records_are_multiple_and_broken_without_a_fetch() {
+        let mut o = obs();
+        o.sts = Dns::Answer(vec![b"v=STSv1; id=1".to_vec(), b"v=STSv1; id=2".to_vec()]);
+        o.policy = None;
+        let row = assemble(1, "example.com", &o, 0);
+        assert_eq!(row.sts_record_status, Some(RecordStatus::Multiple));
+        assert_eq!(row.sts_record, "v=STSv1; id=1 | v=STSv1; id=2");
+        assert_eq!(row.sts_record_error, "2 records start with v=STSv1");
+        assert_eq!(row.policy_status, Some(PolicyStatus::NotFetched));
+        assert_eq!(row.classification, Some(Classification::Broken));
+    }
+
+    #[test]
+    fn invalid_body_lists_its_error_codes() {
+        let mut o = obs();
+        o.policy = Some(PolicyFetch::Fetched {
+            content_type: "text/html".into(),
+            body: b"version: STSv1\nmode: enforced\nmx: mx1.example.com\nmax_age: 86400\n".to_vec(),
+        });
+        let row = assemble(1, "example.com", &o, 0);
+        assert_eq!(row.policy_status, Some(PolicyStatus::Invalid));
+        assert_eq!(row.policy_error, "mode_invalid");
+        assert_eq!(row.policy_content_type, "text/html");
+        assert_eq!(row.policy_mode, None);
+        assert_eq!(row.classification, Some(Classification::Broken));
+    }
+
+    #[test]
+    fn fetch_failures_keep_their_status_and_code() {
+        let mut o = obs();
+        o.policy = Some(PolicyFetch::Failed {
+            status: PolicyStatus::HttpError,
+            error: "HTTP 404".into(),
+            http_status: Some(404),
+            content_type: "text/html".into(),
+        });
+        let row = assemble(1, "example.com", &o, 0);
+        assert_eq!(row.policy_status, Some(PolicyStatus::HttpError));
+        assert_eq!(row.policy_http_status, Some(404));
+        assert_eq!(row.classification, Some(Classification::Broken));
+    }
+
+    #[test]
+    fn failed_sts_lookup_is_dns_error_not_absent() {
+        let mut o = obs();
+        o.sts = Dns::Timeout;
+        o.policy = None;
+        let row = assemble(1, "example.com", &o, 0);
+        assert_eq!(row.sts_record_status, Some(RecordStatus::Timeout));
+        assert_eq!(row.classification, Some(Classification::DnsError));
     }
 }

@@ -14,7 +14,7 @@ fn dns_words<T>(dns: &Dns<T>) -> &'static str {
         Dns::ServFail => "SERVFAIL from every resolver tried",
         Dns::Refused => "REFUSED from every resolver tried",
         Dns::Timeout => "no reply before the timeout, on every attempt",
-        Dns::Error => "a reply that could not be used",
+        Dns::Malformed(_) => "a reply that could not be used",
     }
 }
 

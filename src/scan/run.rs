@@ -7,7 +7,7 @@ use super::pipeline::{self, Item, Limits};
 use super::progress::{Progress, ProgressMode};
 use super::resume::{self, Resumed};
 use super::unscanned_row;
-use crate::dns::{DnsEngine, EngineConfig, Lookup, Outcome};
+use crate::dns::{DnsEngine, EngineConfig, Outcome};
 use crate::fetch::{BoxFuture, DnsFailure, FetchConfig, FetchOutcome, HostResolver, PolicyFetcher};
 use crate::input::{self, DedupMode, Deduper, InputReader, Screening};
 use crate::report::{ResultsWriter, RunStats, Summary};
@@ -81,18 +81,6 @@ impl HostResolver for EngineResolver {
     }
 }
 
-fn dns<T>(lookup: Lookup<T>) -> Dns<T> {
-    match lookup.outcome {
-        Outcome::Answer(t) => Dns::Answer(t),
-        Outcome::NxDomain => Dns::NxDomain,
-        Outcome::NoData => Dns::NoData,
-        Outcome::ServFail => Dns::ServFail,
-        Outcome::Refused => Dns::Refused,
-        Outcome::Timeout => Dns::Timeout,
-        Outcome::Malformed(_) => Dns::Error,
-    }
-}
-
 fn policy_fetch(outcome: FetchOutcome) -> PolicyFetch {
     match outcome {
         FetchOutcome::Ok { content_type, body } => PolicyFetch::Fetched {
@@ -143,7 +131,7 @@ impl Scanner {
             self.engine.txt(&sts_name),
             self.engine.txt(&tls_name)
         );
-        let sts = dns(sts);
+        let sts = sts.outcome;
         let valid = matches!(&sts, Dns::Answer(r) if matches!(sts_record::parse_answer(r), StsRecord::Valid { .. }));
         let policy = if valid {
             self.fetches.fetch_add(1, Ordering::Relaxed);
@@ -152,9 +140,9 @@ impl Scanner {
             None
         };
         Observations {
-            mx: dns(mx),
+            mx: mx.outcome,
             sts,
-            tlsrpt: dns(tlsrpt),
+            tlsrpt: tlsrpt.outcome,
             policy,
         }
     }
