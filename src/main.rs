@@ -20,6 +20,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli::run(cli.command) {
         Ok(code) => code,
+        // A closed pipe (`stsmap lab truth ... | head`) is the reader's choice, not a failure.
+        Err(err)
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("stsmap: {err:#}");
             ExitCode::from(2)

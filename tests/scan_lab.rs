@@ -184,3 +184,56 @@ async fn dirty_umbrella_list_gets_exactly_one_row_per_line() {
     assert!(diffs.is_empty(), "{:#?}", &diffs[..diffs.len().min(15)]);
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn scan_without_a_resolver_stops_and_says_how_to_name_one() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stsmap"))
+        .args(["scan", "--input", &sample(), "--out"])
+        .arg(tmp_dir("no-resolver"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--resolver") && err.contains("--system-resolvers"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_explains_a_certificate_name_mismatch_and_its_fix() {
+    let world = World::new(Profile::Adversarial, 7);
+    let domain = stsmap::input::screen(stsmap::input::open(&sample()).unwrap())
+        .map(|l| l.unwrap())
+        .find(|l| l.is_scanned() && world.truth(l.rank, &l.domain).policy_error == "name_mismatch")
+        .expect("the adversarial world has a name mismatch")
+        .domain;
+    let lab = Lab::start(LabConfig::loopback(Profile::Adversarial, 7)).unwrap();
+    let ca = tmp_dir("check-ca.pem");
+    std::fs::write(&ca, lab.ca_pem()).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_stsmap"))
+        .args(["check", &domain, "--resolver", &lab.dns_addr().to_string()])
+        .args([
+            "--https-port",
+            &lab.https_addr().port().to_string(),
+            "--ca-file",
+        ])
+        .arg(&ca)
+        .output()
+        .await
+        .unwrap();
+    lab.shutdown().await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("tls_error, name_mismatch"), "{text}");
+    assert!(
+        text.contains(&format!("must name mta-sts.{domain}")),
+        "{text}"
+    );
+    assert!(text.contains("Verdict: broken"), "{text}");
+    std::fs::remove_file(&ca).ok();
+}

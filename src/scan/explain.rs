@@ -107,7 +107,7 @@ pub fn explain(domain: &str, obs: &Observations, row: &ResultRow) -> String {
     }
 
     let url = format!("https://mta-sts.{domain}/.well-known/mta-sts.txt");
-    let _ = writeln!(t, "\n3. Policy: ");
+    let _ = writeln!(t, "\n3. Policy:");
     match (&obs.policy, row.policy_status) {
         (None, _) | (_, Some(PolicyStatus::NotFetched)) => {
             let _ = writeln!(
@@ -165,7 +165,10 @@ pub fn explain(domain: &str, obs: &Observations, row: &ResultRow) -> String {
     }
 
     if let Some(cov) = row.mx_policy_match {
-        let _ = writeln!(t, "\n4. MX coverage (RFC 8461 §4.1): {cov} of the MX hosts match the policy's mx patterns.");
+        let _ = writeln!(
+            t,
+            "\n   MX coverage (RFC 8461 §4.1): {cov} of the MX hosts match the policy's mx patterns."
+        );
         if !row.mx_uncovered.is_empty() {
             let _ = writeln!(
                 t,
@@ -177,7 +180,7 @@ pub fn explain(domain: &str, obs: &Observations, row: &ResultRow) -> String {
 
     let _ = writeln!(
         t,
-        "\n5. TLS reporting: asked TXT _smtp._tls.{domain}, got {}.",
+        "\n4. TLS reporting: asked TXT _smtp._tls.{domain}, got {}.",
         dns_words(&obs.tlsrpt)
     );
     match row.tlsrpt_status {
