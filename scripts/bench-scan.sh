@@ -88,8 +88,10 @@ start_lab() { # extra `lab serve` flags...
     --ca-out "$TMP/ca.pem" "$@" > "$TMP/lab.log" 2>&1 &
   LAB_PID=$!
   PIDS+=("$LAB_PID")
+  for _ in $(seq 600); do [ -s "$TMP/ca.pem" ] && break; sleep 0.1; done
+  # The lab writes its CA before it binds DNS: no CA means it failed (a port in use?).
+  kill -0 "$LAB_PID" 2>/dev/null && [ -s "$TMP/ca.pem" ] || { cat "$TMP/lab.log" >&2; exit 1; }
   wait_dns "$LAB_DNS_PORT"
-  for _ in $(seq 100); do [ -s "$TMP/ca.pem" ] && break; sleep 0.1; done
 }
 stop_lab() { kill "$LAB_PID"; wait "$LAB_PID" 2>/dev/null || true; }
 
