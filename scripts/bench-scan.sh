@@ -33,7 +33,7 @@ while getopts "p:n:m:l:c:i:" opt; do
     l) L=$OPTARG ;;
     c) C=$OPTARG ;;
     i) LIST=$OPTARG ;;
-    *) sed -n '2,17p' "$0"; exit 2 ;;
+    *) sed -n '2,18p' "$0"; exit 2 ;;
   esac
 done
 has() { [[ ",$PARTS," == *",$1,"* ]]; }
