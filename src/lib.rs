@@ -15,5 +15,6 @@ pub mod policy;
 pub mod report;
 pub mod row;
 pub mod scan;
+pub mod shard;
 pub mod sts_record;
 pub mod tlsrpt;
