@@ -156,7 +156,13 @@ pub struct DiffSummary {
 }
 
 impl DiffSummary {
-    fn record(&mut self, domain: &str, old: &Snapshot, new: &Snapshot, out: &mut impl FnMut(Change)) {
+    fn record(
+        &mut self,
+        domain: &str,
+        old: &Snapshot,
+        new: &Snapshot,
+        out: &mut impl FnMut(Change),
+    ) {
         self.compared += 1;
         let mut changed = false;
         for ((field, a), b) in FIELDS.iter().zip(old.fields()).zip(new.fields()) {
@@ -202,7 +208,10 @@ impl DiffSummary {
             .iter()
             .map(|m| {
                 let (n, ex) = self.movements.get(m).cloned().unwrap_or_default();
-                (m.as_str().to_string(), json!({ "domains": n, "examples": ex }))
+                (
+                    m.as_str().to_string(),
+                    json!({ "domains": n, "examples": ex }),
+                )
             })
             .collect();
         json!({
@@ -266,9 +275,7 @@ pub fn diff<E>(
     let mut rest_old: Vec<(String, Snapshot)> = Vec::new();
     loop {
         match (old.next().transpose()?, new.next().transpose()?) {
-            (Some((d1, s1)), Some((d2, s2))) if d1 == d2 => {
-                summary.record(&d1, &s1, &s2, &mut out)
-            }
+            (Some((d1, s1)), Some((d2, s2))) if d1 == d2 => summary.record(&d1, &s1, &s2, &mut out),
             (o, n) => {
                 rest_old.extend(o);
                 pending_new = n;
@@ -332,12 +339,7 @@ mod tests {
 
     fn run(rows: Vec<ResultRow>) -> (DiffSummary, Vec<Change>) {
         let mut changes = Vec::new();
-        let s = diff::<()>(
-            rows_ok(&rows[..0]),
-            rows_ok(&rows),
-            |c| changes.push(c),
-        )
-        .unwrap();
+        let s = diff::<()>(rows_ok(&rows[..0]), rows_ok(&rows), |c| changes.push(c)).unwrap();
         (s, changes)
     }
 
@@ -348,10 +350,22 @@ mod tests {
     #[test]
     fn movements_follow_the_classification_change() {
         use Classification as C;
-        assert_eq!(Movement::of(C::NoSts, C::Testing), Some(Movement::NewAdopter));
-        assert_eq!(Movement::of(C::Testing, C::Enforce), Some(Movement::TestingToEnforce));
-        assert_eq!(Movement::of(C::Enforce, C::NoSts), Some(Movement::Downgrade));
-        assert_eq!(Movement::of(C::Enforce, C::Broken), Some(Movement::NewlyBroken));
+        assert_eq!(
+            Movement::of(C::NoSts, C::Testing),
+            Some(Movement::NewAdopter)
+        );
+        assert_eq!(
+            Movement::of(C::Testing, C::Enforce),
+            Some(Movement::TestingToEnforce)
+        );
+        assert_eq!(
+            Movement::of(C::Enforce, C::NoSts),
+            Some(Movement::Downgrade)
+        );
+        assert_eq!(
+            Movement::of(C::Enforce, C::Broken),
+            Some(Movement::NewlyBroken)
+        );
         assert_eq!(Movement::of(C::Broken, C::None), Some(Movement::Fixed));
         assert_eq!(Movement::of(C::Enforce, C::DnsError), None);
         assert_eq!(Movement::of(C::NoSts, C::NoMail), None);

@@ -61,7 +61,9 @@ pub fn check_shards(runs: &[ShardRun]) -> Result<Vec<ShardRun>, String> {
         let d = r.dir.display();
         let status = text(&r.manifest, "/status");
         if status != "finished" {
-            problems.push(format!("{d} is not finished (status {status:?}); resume it first"));
+            problems.push(format!(
+                "{d} is not finished (status {status:?}); resume it first"
+            ));
         }
         let k = r.manifest.pointer("/shard/index").and_then(Value::as_u64);
         let n = r.manifest.pointer("/shard/count").and_then(Value::as_u64);
@@ -73,7 +75,10 @@ pub fn check_shards(runs: &[ShardRun]) -> Result<Vec<ShardRun>, String> {
     let first = &runs[0];
     for r in &runs[1..] {
         let (a, b) = (first.dir.display(), r.dir.display());
-        for (what, ptr) in [("input", "/input/sha256"), ("stsmap version", "/stsmap_version")] {
+        for (what, ptr) in [
+            ("input", "/input/sha256"),
+            ("stsmap version", "/stsmap_version"),
+        ] {
             if r.manifest.pointer(ptr) != first.manifest.pointer(ptr) {
                 problems.push(format!(
                     "{b} and {a} differ in {what}: {} vs {}",
@@ -99,8 +104,15 @@ pub fn check_shards(runs: &[ShardRun]) -> Result<Vec<ShardRun>, String> {
             }
         }
     }
-    if first.manifest.pointer("/input/sha256").is_none_or(Value::is_null) {
-        problems.push(format!("{} has no input hash (scanned from stdin?)", first.dir.display()));
+    if first
+        .manifest
+        .pointer("/input/sha256")
+        .is_none_or(Value::is_null)
+    {
+        problems.push(format!(
+            "{} has no input hash (scanned from stdin?)",
+            first.dir.display()
+        ));
     }
     if let Some(&(_, n, _)) = indexed.first() {
         if let Some((_, other, r)) = indexed.iter().find(|(_, m, _)| *m != n) {
@@ -150,7 +162,10 @@ pub fn prepare_out_dir(dir: &Path, force: bool) -> anyhow::Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let existing = results_file::find(dir).is_some() || dir.join(output::MANIFEST).exists();
     if existing && !force {
-        bail!("{} already holds a run; add --force to replace it", dir.display());
+        bail!(
+            "{} already holds a run; add --force to replace it",
+            dir.display()
+        );
     }
     for c in Compression::ALL {
         let _ = fs::remove_file(dir.join(c.file_name()));
@@ -191,7 +206,8 @@ pub fn merge(config: &MergeConfig) -> anyhow::Result<Summary> {
 
     prepare_out_dir(&config.out_dir, config.force)?;
     let results = config.out_dir.join(config.compress.file_name());
-    let file = fs::File::create(&results).with_context(|| format!("creating {}", results.display()))?;
+    let file =
+        fs::File::create(&results).with_context(|| format!("creating {}", results.display()))?;
     let mut out = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Sink::new(file, config.compress)?);
@@ -228,7 +244,10 @@ pub fn merge(config: &MergeConfig) -> anyhow::Result<Summary> {
     }
     for shard in &mut shards {
         if shard.next().is_some() {
-            bail!("{} has more rows than the input gives it", shard.path().display());
+            bail!(
+                "{} has more rows than the input gives it",
+                shard.path().display()
+            );
         }
     }
     out.into_inner()
@@ -260,7 +279,8 @@ fn merged_manifest(config: &MergeConfig, runs: &[ShardRun], summary: &Summary) -
     for r in runs {
         if let Some(c) = r.manifest.get("counts").and_then(Value::as_object) {
             for (k, v) in c {
-                let sum = counts.get(k).and_then(Value::as_u64).unwrap_or(0) + v.as_u64().unwrap_or(0);
+                let sum =
+                    counts.get(k).and_then(Value::as_u64).unwrap_or(0) + v.as_u64().unwrap_or(0);
                 counts.insert(k.clone(), json!(sum));
             }
         }
@@ -308,7 +328,10 @@ mod tests {
 
     #[test]
     fn complete_matching_shards_are_ordered_by_index() {
-        let runs = [run("b", 2, 2, "finished", "x", 1), run("a", 1, 2, "finished", "x", 1)];
+        let runs = [
+            run("b", 2, 2, "finished", "x", 1),
+            run("a", 1, 2, "finished", "x", 1),
+        ];
         let ok = check_shards(&runs).unwrap();
         assert_eq!(ok[0].dir, PathBuf::from("a"));
     }
@@ -316,25 +339,43 @@ mod tests {
     #[test]
     fn each_refusal_says_why() {
         let cases: Vec<(Vec<ShardRun>, &str)> = vec![
-            (vec![run("a", 1, 2, "finished", "x", 1)], "missing shards: 2/2"),
             (
-                vec![run("a", 1, 2, "finished", "x", 1), run("b", 1, 2, "finished", "x", 1)],
+                vec![run("a", 1, 2, "finished", "x", 1)],
+                "missing shards: 2/2",
+            ),
+            (
+                vec![
+                    run("a", 1, 2, "finished", "x", 1),
+                    run("b", 1, 2, "finished", "x", 1),
+                ],
                 "shard 1/2 given more than once",
             ),
             (
-                vec![run("a", 1, 2, "finished", "x", 1), run("b", 2, 2, "running", "x", 1)],
+                vec![
+                    run("a", 1, 2, "finished", "x", 1),
+                    run("b", 2, 2, "running", "x", 1),
+                ],
                 "b is not finished",
             ),
             (
-                vec![run("a", 1, 2, "finished", "x", 1), run("b", 2, 2, "finished", "y", 1)],
+                vec![
+                    run("a", 1, 2, "finished", "x", 1),
+                    run("b", 2, 2, "finished", "y", 1),
+                ],
                 "differ in input",
             ),
             (
-                vec![run("a", 1, 2, "finished", "x", 1), run("b", 2, 2, "finished", "x", 9)],
+                vec![
+                    run("a", 1, 2, "finished", "x", 1),
+                    run("b", 2, 2, "finished", "x", 9),
+                ],
                 "different settings: concurrency = 9 vs 1",
             ),
             (
-                vec![run("a", 1, 2, "finished", "x", 1), run("b", 2, 3, "finished", "x", 1)],
+                vec![
+                    run("a", 1, 2, "finished", "x", 1),
+                    run("b", 2, 3, "finished", "x", 1),
+                ],
                 "shard counts differ",
             ),
         ];

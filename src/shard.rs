@@ -55,8 +55,14 @@ impl FromStr for Shard {
         let (k, n) = s
             .split_once('/')
             .ok_or_else(|| format!("{s:?}: expected K/N, e.g. 1/4"))?;
-        let index: u32 = k.trim().parse().map_err(|_| format!("{s:?}: K is not a number"))?;
-        let count: u32 = n.trim().parse().map_err(|_| format!("{s:?}: N is not a number"))?;
+        let index: u32 = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: K is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: N is not a number"))?;
         if count == 0 || index == 0 || index > count {
             return Err(format!("{s:?}: need 1 <= K <= N"));
         }

@@ -22,18 +22,27 @@ pub struct DiffArgs {
 
 pub fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     if args.out.join("changes.csv").exists() && !args.force {
-        anyhow::bail!("{} already holds a diff; add --force to replace it", args.out.display());
+        anyhow::bail!(
+            "{} already holds a diff; add --force to replace it",
+            args.out.display()
+        );
     }
     prepare_out_dir(&args.out, true)?;
     let old = results_file::rows(&args.old)?;
     let new = results_file::rows(&args.new)?;
     let path = args.out.join("changes.csv");
-    let mut w = csv::Writer::from_path(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w =
+        csv::Writer::from_path(&path).with_context(|| format!("creating {}", path.display()))?;
     w.write_record(["domain", "field", "old", "new"])?;
     let mut failed = None;
     let summary = stsmap::diff::diff(old, new, |c| {
         let cells = [c.domain.as_str(), c.field, &c.old, &c.new];
-        if let Err(e) = w.write_record(cells.map(stsmap::report::cells::sanitize).iter().map(|c| c.as_ref())) {
+        if let Err(e) = w.write_record(
+            cells
+                .map(stsmap::report::cells::sanitize)
+                .iter()
+                .map(|c| c.as_ref()),
+        ) {
             failed.get_or_insert(e);
         }
     })?;
@@ -47,7 +56,10 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let mut bytes = serde_json::to_vec_pretty(&json)?;
     bytes.push(b'\n');
     output::write_atomic(&args.out, "summary.json", &bytes)?;
-    let md = summary.to_markdown(&args.old.display().to_string(), &args.new.display().to_string());
+    let md = summary.to_markdown(
+        &args.old.display().to_string(),
+        &args.new.display().to_string(),
+    );
     output::write_atomic(&args.out, "summary.md", md.as_bytes())?;
     eprintln!(
         "stsmap diff: {} compared, {} changed, {} added, {} removed; {}",

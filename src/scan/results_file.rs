@@ -141,7 +141,10 @@ impl Records {
             .headers()
             .with_context(|| format!("reading {}", path.display()))?;
         if header.len() < COLUMNS.len() || header.iter().zip(COLUMNS).any(|(a, b)| a != *b) {
-            bail!("{} does not start with the results.csv header", path.display());
+            bail!(
+                "{} does not start with the results.csv header",
+                path.display()
+            );
         }
         Ok(Records {
             path,
@@ -197,8 +200,11 @@ mod tests {
             ..Default::default()
         };
         for c in Compression::ALL {
-            let dir = std::env::temp_dir()
-                .join(format!("stsmap-rf-{}-{}", std::process::id(), c.as_str()));
+            let dir = std::env::temp_dir().join(format!(
+                "stsmap-rf-{}-{}",
+                std::process::id(),
+                c.as_str()
+            ));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             let file = File::create(dir.join(c.file_name())).unwrap();
