@@ -9,6 +9,10 @@ shift 3
 [[ "${1:-}" == -- ]] && shift
 bin="${STSMAP_BIN:-stsmap}"
 mkdir -p "$out"
-parallel --halt now,fail=1 --line-buffer --tagstring 'shard {}' \
-  "$bin" scan --input "$input" --out "$out/shard-{}" --shard "{}/$n" --quiet "$@" ::: $(seq 1 "$n")
+if command -v parallel >/dev/null; then
+  parallel --halt now,fail=1 --line-buffer --tagstring 'shard {}' \
+    "$bin" scan --input "$input" --out "$out/shard-{}" --shard "{}/$n" --quiet "$@" ::: $(seq 1 "$n")
+else # same thing with xargs when GNU parallel is not installed
+  seq 1 "$n" | xargs -P "$n" -I{} "$bin" scan --input "$input" --out "$out/shard-{}" --shard "{}/$n" --quiet "$@"
+fi
 "$bin" merge --out "$out/merged" "$out"/shard-*
