@@ -78,6 +78,10 @@ async fn three_shards_merged_equal_the_single_run_and_bad_sets_are_refused() {
     c.shard = Some(Shard { index: 1, count: 3 });
     c.concurrency = 100;
     scan(c).await;
+    let mut resume_compressed = lab_config(&lab, &input, &shards[2]);
+    resume_compressed.shard = Some(Shard { index: 3, count: 3 });
+    resume_compressed.compress = Compression::Zstd;
+    resume_compressed.resume = true;
     lab.shutdown().await;
 
     let sizes: Vec<usize> = shards.iter().map(|d| run_records(d).len()).collect();
@@ -173,6 +177,11 @@ async fn three_shards_merged_equal_the_single_run_and_bad_sets_are_refused() {
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(&manifest, text.replace("\"finished\"", "\"interrupted\"")).unwrap();
     assert!(refused(s.clone()).contains("is not finished"));
+    let err = stsmap::scan::run(resume_compressed, std::future::pending())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("compressed results file cannot be continued"), "{err}");
     std::fs::remove_dir_all(&base).unwrap();
 }
 

@@ -3,7 +3,6 @@
 use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use stsmap::merge::prepare_out_dir;
 use stsmap::scan::{output, results_file};
 
 #[derive(clap::Args, Debug)]
@@ -27,7 +26,10 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
             args.out.display()
         );
     }
-    prepare_out_dir(&args.out, true)?;
+    if results_file::find(&args.out).is_some() || args.out.join(output::MANIFEST).exists() {
+        anyhow::bail!("{} is a run directory; give the diff its own --out", args.out.display());
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let old = results_file::rows(&args.old)?;
     let new = results_file::rows(&args.new)?;
     let path = args.out.join("changes.csv");
