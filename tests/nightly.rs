@@ -181,7 +181,10 @@ async fn three_shards_merged_equal_the_single_run_and_bad_sets_are_refused() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("compressed results file cannot be continued"), "{err}");
+    assert!(
+        err.contains("compressed results file cannot be continued"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&base).unwrap();
 }
 

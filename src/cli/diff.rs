@@ -27,9 +27,13 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if results_file::find(&args.out).is_some() || args.out.join(output::MANIFEST).exists() {
-        anyhow::bail!("{} is a run directory; give the diff its own --out", args.out.display());
+        anyhow::bail!(
+            "{} is a run directory; give the diff its own --out",
+            args.out.display()
+        );
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let old = results_file::rows(&args.old)?;
     let new = results_file::rows(&args.new)?;
     let path = args.out.join("changes.csv");
