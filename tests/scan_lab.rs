@@ -50,6 +50,8 @@ pub fn lab_config(lab: &Lab, input: &str, out: &Path) -> ScanConfig {
         resume: false,
         force: false,
         command_line: vec!["test".into()],
+        shard: None,
+        compress: Default::default(),
     }
 }
 

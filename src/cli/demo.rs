@@ -65,6 +65,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             resume: false,
             force: true,
             command_line: std::env::args().collect(),
+            shard: None,
+            compress: Default::default(),
         };
         let report = stsmap::scan::run(config, signalled()).await;
         lab.shutdown().await;

@@ -1,9 +1,11 @@
 //! Subcommands: each file turns its clap arguments into library configuration.
 
 mod demo;
+mod diff;
 mod dns_args;
 mod lab;
 mod lint;
+mod merge;
 mod scan;
 
 use std::process::ExitCode;
@@ -12,6 +14,10 @@ use std::process::ExitCode;
 pub enum Command {
     /// Scan a list of domains: MX, MTA-STS record and policy, TLS-RPT → results.csv and summaries.
     Scan(scan::ScanArgs),
+    /// Combine the run directories of `scan --shard K/N` into one run directory, in input order.
+    Merge(merge::MergeArgs),
+    /// Compare two runs: per-domain changes (changes.csv) and movements (summary.md/json).
+    Diff(diff::DiffArgs),
     /// Check one domain and explain every step in plain words.
     Check(scan::CheckArgs),
     /// Start the lab in-process and scan the bundled sample against it.
@@ -27,6 +33,8 @@ pub enum Command {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Scan(a) => scan::scan(a),
+        Command::Merge(a) => merge::merge(a),
+        Command::Diff(a) => diff::diff(a),
         Command::Check(a) => scan::check(a),
         Command::Demo(a) => demo::demo(a),
         Command::Lint(c) => lint::run(c),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use stsmap::fetch::FetchConfig;
 use stsmap::input::DedupMode;
 use stsmap::scan::progress::ProgressMode;
+use stsmap::scan::results_file::Compression;
 use stsmap::scan::ScanConfig;
 
 /// How policies are fetched.
@@ -73,6 +74,30 @@ pub struct ScanArgs {
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
+    /// Scan only part K of N of the input (1-based; split by a hash of the domain; see docs/scale.md).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<stsmap::shard::Shard>,
+    /// Compress results.csv (→ results.csv.gz / results.csv.zst). Not resumable.
+    #[arg(long, value_enum, default_value = "none")]
+    compress: CompressArg,
+}
+
+/// `--compress` values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum CompressArg {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl From<CompressArg> for Compression {
+    fn from(c: CompressArg) -> Compression {
+        match c {
+            CompressArg::None => Compression::None,
+            CompressArg::Gzip => Compression::Gzip,
+            CompressArg::Zstd => Compression::Zstd,
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy)]
@@ -102,6 +127,8 @@ impl ScanArgs {
             resume: self.resume,
             force: self.force,
             command_line: std::env::args().collect(),
+            shard: self.shard,
+            compress: self.compress.into(),
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod explain;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod results_file;
 pub mod resume;
 pub mod run;
 

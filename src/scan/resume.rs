@@ -6,7 +6,8 @@
 //! skips that many input lines. Domains that were in flight were never written
 //! and are scanned again. Resume counts completed work, not dispatched work.
 
-use super::output::{self, results_path};
+use super::output;
+use super::results_file;
 use super::run::ScanConfig;
 use crate::report::Summary;
 use crate::row::{ResultRow, COLUMNS};
@@ -41,13 +42,12 @@ pub fn prepare(
     input_hash: Option<&str>,
 ) -> anyhow::Result<Resumed> {
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let results = results_path(dir);
-    if !results.exists() {
+    let Some((results, compression)) = results_file::find(dir) else {
         return Ok(Resumed {
             summary: Summary::new(),
             ..Default::default()
         });
-    }
+    };
     let manifest = read_manifest(dir);
     let status = manifest
         .as_ref()
@@ -57,6 +57,8 @@ pub fn prepare(
         .to_string();
     if config.force {
         for name in [
+            results_file::Compression::Gzip.file_name(),
+            results_file::Compression::Zstd.file_name(),
             output::RESULTS,
             output::SUMMARY_JSON,
             output::SUMMARY_MD,
@@ -72,6 +74,20 @@ pub fn prepare(
     if !config.resume {
         bail!(
             "{} already holds a run ({status}); add --resume to continue it or --force to replace it",
+            dir.display()
+        );
+    }
+    if compression != config.compress {
+        bail!(
+            "cannot resume {}: it holds {}, this run would write {}",
+            dir.display(),
+            compression.file_name(),
+            config.compress.file_name()
+        );
+    }
+    if compression != results_file::Compression::None && status != "finished" {
+        bail!(
+            "cannot resume {}: a compressed results file cannot be continued (scan again with --force)",
             dir.display()
         );
     }

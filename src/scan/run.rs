@@ -2,9 +2,10 @@
 //! in the run directory. The adapters (DNS engine, policy fetcher, files) meet here.
 
 use super::assemble::{assemble, Dns, Observations, PolicyFetch};
-use super::output::{self, results_path};
+use super::output;
 use super::pipeline::{self, Item, Limits};
 use super::progress::{Progress, ProgressMode};
+use super::results_file::{Compression, Sink};
 use super::resume::{self, Resumed};
 use super::unscanned_row;
 use crate::dns::{DnsEngine, EngineConfig, Outcome};
@@ -12,12 +13,13 @@ use crate::fetch::{BoxFuture, DnsFailure, FetchConfig, FetchOutcome, HostResolve
 use crate::input::{self, DedupMode, Deduper, InputReader, Screening};
 use crate::report::{ResultsWriter, RunStats, Summary};
 use crate::row::{PolicyStatus, ResultRow};
+use crate::shard::Shard;
 use crate::sts_record::{self, StsRecord};
 use anyhow::{bail, Context};
 use serde_json::json;
 use std::fs::{self, OpenOptions};
 use std::future::Future;
-use std::io::{self, BufWriter};
+use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,6 +49,10 @@ pub struct ScanConfig {
     pub force: bool,
     /// The command line, for the manifest.
     pub command_line: Vec<String>,
+    /// Scan only this part of the input (`--shard K/N`; docs/scale.md).
+    pub shard: Option<Shard>,
+    /// How results.csv is stored (`--compress`).
+    pub compress: Compression,
 }
 
 /// How the run ended.
@@ -208,6 +214,9 @@ pub async fn run(
             Some(output::sha256_file(path.as_ref()).with_context(|| format!("reading {path}"))?)
         }
     };
+    if config.shard.is_some() && input_hash.is_none() {
+        bail!("--shard needs an input file (merge re-reads it to restore input order), not stdin");
+    }
     let resumed: Resumed = resume::prepare(dir, &config, input_hash.as_deref())?;
     if resumed.finished {
         bail!(
@@ -232,6 +241,8 @@ pub async fn run(
             "extra_ca_files": config.fetch.extra_ca_pem.len(),
             "dedup": format!("{:?}", config.dedup).to_lowercase(),
         },
+        "shard": config.shard.map(|s| json!({ "index": s.index, "count": s.count })),
+        "results_file": config.compress.file_name(),
         "started": output::rfc3339(start_time),
         "status": "running",
     });
@@ -245,13 +256,14 @@ pub async fn run(
     }
     output::write_manifest(dir, &manifest).context("writing manifest.json")?;
 
+    let results = dir.join(config.compress.file_name());
     let file = OpenOptions::new()
         .append(true)
         .create(true)
-        .open(results_path(dir))
-        .with_context(|| format!("opening {}", results_path(dir).display()))?;
+        .open(&results)
+        .with_context(|| format!("opening {}", results.display()))?;
     let empty = file.metadata()?.len() == 0;
-    let buffered = BufWriter::with_capacity(1 << 16, file);
+    let buffered = Sink::new(file, config.compress)?;
     let mut writer = if empty {
         ResultsWriter::new(buffered)?
     } else {
@@ -261,6 +273,11 @@ pub async fn run(
 
     let reader = input::open(&config.input).with_context(|| format!("opening {}", config.input))?;
     let lines = Screening::new(InputReader::new(reader), Deduper::new(config.dedup));
+    let shard = config.shard;
+    let lines = lines.filter(move |l| match (shard, l) {
+        (Some(s), Ok(l)) => s.contains(&l.domain),
+        _ => true,
+    });
     let skip = resumed.rows;
     let items = lines.enumerate().filter_map(move |(i, line)| {
         if (i as u64) < skip {
@@ -278,7 +295,7 @@ pub async fn run(
         }))
     });
 
-    let total = count_lines(&config.input);
+    let total = count_lines(&config.input).map(|t| t / u64::from(shard.map_or(1, |s| s.count)));
     let mut progress = Progress::new(config.progress, total, resumed.rows);
     let limits = Limits {
         concurrency: config.concurrency,
@@ -313,9 +330,9 @@ pub async fn run(
     .await;
     stop_watch.abort();
     progress.finish();
-    let flushed = writer.flush();
+    let flushed = writer.into_inner().and_then(Sink::finish);
     let counts = counts.context("scan stopped")?;
-    flushed.with_context(|| format!("writing {}", results_path(dir).display()))?;
+    flushed.with_context(|| format!("writing {}", results.display()))?;
 
     let complete = !stopped.load(Ordering::SeqCst);
     let stats = scanner.stats(started);
