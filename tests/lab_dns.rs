@@ -272,12 +272,25 @@ fn oversized_answer_sets_tc_over_udp_and_comes_whole_over_tcp() {
     // 1232-byte EDNS size the server offers.
     let t = RecordType::TXT;
     let name = find(
-        |_, lines, _| lines.iter().filter(|l| l.contains("site-verification-")).count() >= 40,
+        |_, lines, _| {
+            lines
+                .iter()
+                .filter(|l| l.contains("site-verification-"))
+                .count()
+                >= 40
+        },
         t,
     );
     let mut out = vec![0u8; 65_535];
-    let len = answer_message(&world(), &addrs(), &query(1, &name, t, None), &mut out, false, None)
-        .unwrap();
+    let len = answer_message(
+        &world(),
+        &addrs(),
+        &query(1, &name, t, None),
+        &mut out,
+        false,
+        None,
+    )
+    .unwrap();
     assert!(len > 1232, "{name}: {len} bytes over TCP");
     let full = {
         let mut stream = TcpStream::connect(server.addr()).unwrap();

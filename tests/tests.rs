@@ -4,4 +4,7 @@ mod lab_dns;
 mod lab_https;
 mod lab_world;
 mod parsers;
+mod reliab_faults;
+mod reliab_output;
+mod reliab_resume;
 mod scan_lab;
