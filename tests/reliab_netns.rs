@@ -151,6 +151,7 @@ fn scan_in_a_network_namespace_with_netem_loss_and_delay_agrees_with_truth() {
             "--seed",
             &seed,
         ])
+        .args(&faults)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
