@@ -27,6 +27,8 @@ enum Out {
     Main(Vec<u8>),
     /// From another socket (another source port): must be ignored.
     OtherPort(Vec<u8>),
+    /// From another address (127.0.0.2, the resolver's port unknown to it): must be ignored.
+    OtherAddr(Vec<u8>),
 }
 
 type Handler = dyn Fn(&Message) -> Vec<Out> + Send + Sync;
@@ -35,6 +37,7 @@ type Handler = dyn Fn(&Message) -> Vec<Out> + Send + Sync;
 async fn responder(handler: Arc<Handler>) -> (SocketAddr, Arc<AtomicU64>) {
     let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let other = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere = UdpSocket::bind("127.0.0.2:0").await.unwrap();
     let addr = sock.local_addr().unwrap();
     let count = Arc::new(AtomicU64::new(0));
     let seen = count.clone();
@@ -52,6 +55,7 @@ async fn responder(handler: Arc<Handler>) -> (SocketAddr, Arc<AtomicU64>) {
                 let _ = match s {
                     Out::Main(b) => sock.send_to(&b, from).await,
                     Out::OtherPort(b) => other.send_to(&b, from).await,
+                    Out::OtherAddr(b) => elsewhere.send_to(&b, from).await,
                 };
             }
         }
@@ -355,4 +359,61 @@ async fn many_lookups_in_flight_at_once_all_resolve() {
         let (got, want) = t.await.unwrap();
         assert_eq!(got, want);
     }
+}
+
+#[tokio::test]
+async fn hundreds_of_records_in_one_reply_come_back_whole() {
+    // 500 MX records: a 15 KB datagram, within the 64 KiB a DNS message can ever be (the bound
+    // on what one reply can cost, over UDP or TCP).
+    let (addr, _) = responder(Arc::new(|q: &Message| {
+        let owner = q.queries[0].name().clone();
+        let answers = (0..500u16)
+            .map(|i| {
+                let host = name(&format!("mx{i}.{owner}"));
+                Record::from_rdata(owner.clone(), 60, RData::MX(MX::new(i, host)))
+            })
+            .collect();
+        vec![Out::Main(bytes(&reply_to(
+            q,
+            ResponseCode::NoError,
+            answers,
+        )))]
+    }))
+    .await;
+    let engine = DnsEngine::new(config(vec![addr])).unwrap();
+    let mx = engine.mx("many.example").await;
+    match mx.outcome {
+        Outcome::Answer(hosts) => {
+            assert_eq!(hosts.len(), 500);
+            assert_eq!(hosts[499], (499, "mx499.many.example".to_string()));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn replies_from_another_address_are_never_accepted() {
+    let handler = |q: &Message| {
+        let mut evil = good_answer(q);
+        evil.answers = vec![Record::from_rdata(
+            q.queries[0].name().clone(),
+            60,
+            RData::MX(MX::new(1, name("evil.example."))),
+        )];
+        let mut out = vec![Out::OtherAddr(bytes(&evil))];
+        // Only names starting "real" also get the real reply.
+        if q.queries[0].name().to_ascii().starts_with("real") {
+            out.push(Out::Main(bytes(&good_answer(q))));
+        }
+        out
+    };
+    let (addr, _) = responder(Arc::new(handler)).await;
+    let engine = DnsEngine::new(config(vec![addr])).unwrap();
+    assert_eq!(
+        engine.mx("real.example").await.outcome,
+        expected_mx("real.example")
+    );
+    let only_evil = engine.mx("fake.example").await;
+    assert_eq!(only_evil.outcome, Outcome::Timeout, "ends classified");
+    assert!(engine.stats().unmatched >= 2, "{}", engine.stats());
 }

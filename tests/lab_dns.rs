@@ -180,17 +180,6 @@ fn tcp_answers_equal_the_world_model_many_per_connection() {
     }
 }
 
-/// Scanner names under ~200-byte domains.
-fn long_names() -> Vec<String> {
-    let (a, b, c) = ("a".repeat(63), "b".repeat(63), "c".repeat(50));
-    (0..3000)
-        .flat_map(|i| {
-            let d = format!("{a}.{b}.{c}.x{i}.com");
-            [format!("_mta-sts.{d}"), d]
-        })
-        .collect()
-}
-
 /// The first sample name (and type) whose world answer satisfies `pred`.
 fn find(pred: impl Fn(Rcode, &[String], &str) -> bool, t: RecordType) -> String {
     sample_names(2000)
@@ -276,21 +265,33 @@ fn question_is_echoed_as_sent_and_matched_ignoring_case() {
 }
 
 #[test]
-#[ignore = "no world answer exceeds 512 bytes yet (world branch to add one); TC itself is unit-tested in lab::wire"]
 fn oversized_answer_sets_tc_over_udp_and_comes_whole_over_tcp() {
     let server = start(FaultConfig::default());
     let s = client();
-    // No answer of a normal name passes 512 bytes yet, but the question counts too: the first
-    // long name (about 200 bytes) whose full answer does.
-    let (name, t) = long_names()
-        .into_iter()
-        .flat_map(|n| [(n.clone(), RecordType::TXT), (n, RecordType::MX)])
-        .find(|(n, t)| {
-            let mut out = vec![0u8; 65_535];
-            let q = query(1, n, *t, None);
-            answer_message(&world(), &addrs(), &q, &mut out, false, None).unwrap() > 512
-        })
-        .expect("a long name with an answer over 512 bytes");
+    // The world's `ValidAmongMany` case: a `_mta-sts` TXT set of about 2.5 KB, over the
+    // 1232-byte EDNS size the server offers.
+    let t = RecordType::TXT;
+    let name = find(
+        |_, lines, _| {
+            lines
+                .iter()
+                .filter(|l| l.contains("site-verification-"))
+                .count()
+                >= 40
+        },
+        t,
+    );
+    let mut out = vec![0u8; 65_535];
+    let len = answer_message(
+        &world(),
+        &addrs(),
+        &query(1, &name, t, None),
+        &mut out,
+        false,
+        None,
+    )
+    .unwrap();
+    assert!(len > 1232, "{name}: {len} bytes over TCP");
     let full = {
         let mut stream = TcpStream::connect(server.addr()).unwrap();
         stream.set_read_timeout(Some(WAIT)).unwrap();
@@ -302,8 +303,8 @@ fn oversized_answer_sets_tc_over_udp_and_comes_whole_over_tcp() {
         full.answers.iter().map(line).collect::<Vec<_>>(),
         world_answer(&name, t).1
     );
-    // EDNS sizes under 512 count as 512 (RFC 6891 6.2.5).
-    for edns in [None, Some(300)] {
+    // EDNS sizes under 512 count as 512 (RFC 6891 6.2.5); 1232 is still too small.
+    for edns in [None, Some(300), Some(1232)] {
         let m =
             Message::from_vec(&udp(&s, server.addr(), &query(2, &name, t, edns), WAIT).unwrap())
                 .unwrap();

@@ -51,6 +51,9 @@ fn ok(cert: CertSpec) -> HttpsSpec {
     )
 }
 
+/// The value of `hugeheader.test`'s 1 MiB header.
+static HUGE_HEADER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| "a".repeat(1 << 20));
+
 /// The table every test serves; domain `d` is served as `mta-sts.d`.
 fn table() -> Table {
     let entries = [
@@ -112,6 +115,26 @@ fn table() -> Table {
                 200,
                 &[("Content-Type", "text/plain")],
                 BodySpec::Trickle { interval_ms: 100 },
+            ),
+        ),
+        (
+            // 16 MiB of body: far past the 64 KiB cap, read no further than it.
+            "endless.test",
+            spec(
+                CertSpec::Valid,
+                200,
+                &[("Content-Type", "text/plain")],
+                BodySpec::Oversize { len: 16 << 20 },
+            ),
+        ),
+        (
+            // A 1 MiB header line.
+            "hugeheader.test",
+            spec(
+                CertSpec::Valid,
+                200,
+                &[("Content-Type", "text/plain"), ("X-Padding", &HUGE_HEADER)],
+                BodySpec::Bytes(POLICY.to_vec()),
             ),
         ),
     ];
@@ -520,4 +543,41 @@ async fn fetches_of_the_adversarial_world_match_lab_truth() {
     );
     eprintln!("policy outcomes checked against truth: {seen:?}");
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn body_of_16_mib_is_cut_at_64_kib_as_too_large() {
+    let lab = lab();
+    let (error, status) = tokio::time::timeout(
+        Duration::from_secs(30),
+        error_of(&lab.fetcher, "endless.test"),
+    )
+    .await
+    .expect("ends within the bound");
+    assert_eq!(
+        (error.as_status(), error.as_error_code().as_str()),
+        ("invalid", "body_too_large")
+    );
+    assert_eq!(status, Some(200));
+}
+
+#[tokio::test]
+async fn one_mib_header_is_refused_and_classified() {
+    let lab = lab();
+    let (error, status) = tokio::time::timeout(
+        Duration::from_secs(30),
+        error_of(&lab.fetcher, "hugeheader.test"),
+    )
+    .await
+    .expect("ends within the bound");
+    eprintln!(
+        "1 MiB header: {} / {} / {status:?}",
+        error.as_status(),
+        error.as_error_code()
+    );
+    assert_eq!(
+        (error.as_status(), error.as_error_code().as_str(), status),
+        ("connect_error", "malformed HTTP response", None),
+        "hyper refuses a head over its buffer limit (about 400 KB): a parse error"
+    );
 }

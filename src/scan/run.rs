@@ -331,7 +331,13 @@ pub async fn run(
     stop_watch.abort();
     progress.finish();
     let flushed = writer.into_inner().and_then(Sink::finish);
-    let counts = counts.context("scan stopped")?;
+    let counts = counts.with_context(|| {
+        // Rows already in results.csv are kept; a resume truncates a half-written last row.
+        format!(
+            "scan stopped ({}; fix the cause, then rerun with --resume to continue)",
+            results.display()
+        )
+    })?;
     flushed.with_context(|| format!("writing {}", results.display()))?;
 
     let complete = !stopped.load(Ordering::SeqCst);

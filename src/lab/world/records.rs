@@ -66,6 +66,21 @@ fn record(id: &[u8]) -> StackBuf<128> {
     b
 }
 
+/// How many unrelated TXT records surround the STS record in [`StsSpec::ValidAmongMany`]:
+/// 40 records of about 60 bytes each, about 2.5 KB, twice the 1232-byte EDNS size.
+pub const AMONG_MANY: usize = 40;
+
+/// The `i`-th unrelated site-verification record of a [`StsSpec::ValidAmongMany`] answer.
+fn verification(bits: u64, i: usize) -> StackBuf<64> {
+    let mut b = StackBuf::new();
+    b.push(b"site-verification-");
+    b.push(&[b'0' + (i / 10) as u8, b'0' + (i % 10) as u8]);
+    b.push(b"=");
+    b.push(sts_id(bits.rotate_left(i as u32 + 1)).as_bytes());
+    b.push(b"abcdefghijklmnopqrstu");
+    b
+}
+
 /// Emits the TXT records of `_mta-sts.<domain>` (for the specs that have TXT there).
 pub fn sts_txt(spec: &DomainSpec, owner: &[&str], sink: &mut dyn AnswerSink) {
     let id = sts_id(spec.bits);
@@ -99,6 +114,15 @@ pub fn sts_txt(spec: &DomainSpec, owner: &[&str], sink: &mut dyn AnswerSink) {
             let mut r = record(id);
             r.push(b"; x-hosted-by=sts-provider.stsmap-lab.test;");
             sink.txt(owner, &[r.as_bytes()], t);
+        }
+        StsSpec::ValidAmongMany => {
+            let at = (spec.bits >> 8) as usize % AMONG_MANY;
+            for i in 0..AMONG_MANY {
+                if i == at {
+                    sink.txt(owner, &[record(id).as_bytes()], t);
+                }
+                sink.txt(owner, &[verification(spec.bits, i).as_bytes()], t);
+            }
         }
         StsSpec::MissingId => sink.txt(owner, &[b"v=STSv1;"], t),
         StsSpec::IdTooLong => {

@@ -48,6 +48,10 @@ pub enum StsSpec {
     ValidWithUnrelated,
     /// A valid record with an extension field.
     ValidExtension,
+    /// A valid record among dozens of unrelated TXT records (site verifications, as some
+    /// zones collect them): the answer set is far over 1232 bytes, so UDP replies are
+    /// truncated (TC=1) and a scanner must retry over TCP (RFC 7766 §5).
+    ValidAmongMany,
     /// CNAME to the STS provider's shared record.
     CnameProvider,
     /// Two CNAMEs (customer alias, then the shared record).
@@ -73,6 +77,7 @@ impl StsSpec {
         StsSpec::ValidSplit,
         StsSpec::ValidWithUnrelated,
         StsSpec::ValidExtension,
+        StsSpec::ValidAmongMany,
         StsSpec::CnameProvider,
         StsSpec::CnameChain,
         StsSpec::MissingId,
@@ -90,6 +95,7 @@ impl StsSpec {
                 | StsSpec::ValidSplit
                 | StsSpec::ValidWithUnrelated
                 | StsSpec::ValidExtension
+                | StsSpec::ValidAmongMany
                 | StsSpec::CnameProvider
                 | StsSpec::CnameChain
         )
@@ -322,6 +328,7 @@ const STS_ADVERSARIAL: &[(StsSpec, u32)] = &[
     (StsSpec::ValidSplit, 2),
     (StsSpec::ValidWithUnrelated, 2),
     (StsSpec::ValidExtension, 2),
+    (StsSpec::ValidAmongMany, 1),
     (StsSpec::CnameProvider, 2),
     (StsSpec::CnameChain, 2),
     (StsSpec::MissingId, 1),
@@ -379,13 +386,14 @@ const MX_REALISTIC: &[(MxSpec, u32)] = &[
 /// Realistic `_mta-sts` shares among mail domains, per 100 000: 1% publish a
 /// record, 10% of those records are invalid or multiple.
 const STS_REALISTIC: &[(StsSpec, u32)] = &[
-    (StsSpec::Nxdomain, 98_500),
+    (StsSpec::Nxdomain, 98_490),
     (StsSpec::UnrelatedOnly, 300),
     (StsSpec::CnameNoTxt, 200),
     (StsSpec::Valid, 620),
     (StsSpec::ValidSplit, 60),
     (StsSpec::ValidWithUnrelated, 70),
     (StsSpec::ValidExtension, 30),
+    (StsSpec::ValidAmongMany, 10),
     (StsSpec::CnameProvider, 90),
     (StsSpec::CnameChain, 30),
     (StsSpec::MissingId, 13),
