@@ -217,10 +217,7 @@ async fn receive_loop(slot: Arc<Slot>, counters: Arc<Counters>) {
         if slot.socket.readable().await.is_err() {
             continue;
         }
-        let n = match slot
-            .socket
-            .try_io(Interest::READABLE, || batch.recv(fd))
-        {
+        let n = match slot.socket.try_io(Interest::READABLE, || batch.recv(fd)) {
             Ok(n) => n,
             Err(_) => continue, // WouldBlock: readiness cleared, wait again
         };
