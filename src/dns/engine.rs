@@ -16,13 +16,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::os::fd::AsRawFd;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::health::{Availability, Health, HealthConfig};
 use super::limits::ResolverLimits;
+use super::mmsg::{RecvBatch, BATCH};
 use super::query::{
     message_id, parse_reply, reply_matches, Malformed, Outcome, Parsed, Qtype, Question, Records,
 };
@@ -204,35 +207,49 @@ impl Drop for PendingGuard<'_> {
     }
 }
 
-/// Reads replies on one socket and hands each matched one to its waiting query.
+/// Reads replies on one socket, a batch per system call, and hands each matched one to its
+/// waiting query. The in-flight table is locked once per batch, not once per reply.
 async fn receive_loop(slot: Arc<Slot>, counters: Arc<Counters>) {
-    let mut buf = vec![0u8; 65_535];
+    let mut batch = RecvBatch::new();
+    let mut matched: Vec<(oneshot::Sender<Vec<u8>>, Vec<u8>)> = Vec::with_capacity(BATCH);
+    let fd = slot.socket.as_raw_fd();
     loop {
-        let (n, from) = match slot.socket.recv_from(&mut buf).await {
-            Ok(x) => x,
-            Err(_) => continue,
-        };
-        let pkt = &buf[..n];
-        let Some(id) = message_id(pkt) else {
-            bump(&counters.unmatched);
+        if slot.socket.readable().await.is_err() {
             continue;
-        };
-        let matched = {
-            let mut table = slot.pending.lock().unwrap_or_else(|e| e.into_inner());
-            match table.get(&id) {
-                Some(p) if p.resolver == from && reply_matches(pkt, id, &p.question) => {
-                    table.remove(&id)
-                }
-                _ => None,
-            }
-        };
-        match matched {
-            Some(p) => {
-                bump(&counters.answered);
-                let _ = p.tx.send(pkt.to_vec());
-            }
-            None => bump(&counters.unmatched),
         }
+        let n = match slot.socket.try_io(Interest::READABLE, || batch.recv(fd)) {
+            Ok(n) => n,
+            Err(_) => continue, // WouldBlock: readiness cleared, wait again
+        };
+        {
+            let mut table = slot.pending.lock().unwrap_or_else(|e| e.into_inner());
+            for i in 0..n {
+                let Some((pkt, from)) = batch.get(i) else {
+                    bump(&counters.unmatched);
+                    continue;
+                };
+                let hit = message_id(pkt).and_then(|id| match table.get(&id) {
+                    Some(p) if p.resolver == from && reply_matches(pkt, id, &p.question) => {
+                        table.remove(&id)
+                    }
+                    _ => None,
+                });
+                match hit {
+                    Some(p) => matched.push((p.tx, pkt.to_vec())),
+                    None => bump(&counters.unmatched),
+                }
+            }
+        }
+        if !matched.is_empty() {
+            counters
+                .answered
+                .fetch_add(matched.len() as u64, Ordering::Relaxed);
+        }
+        for (tx, pkt) in matched.drain(..) {
+            let _ = tx.send(pkt);
+        }
+        // Let the woken lookups run (and send their next queries) between batches.
+        tokio::task::consume_budget().await;
     }
 }
 

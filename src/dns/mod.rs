@@ -12,6 +12,7 @@
 pub mod engine;
 pub mod health;
 pub mod limits;
+mod mmsg;
 pub mod query;
 pub mod resolvers;
 pub mod stats;

@@ -10,8 +10,11 @@
 
 use std::net::IpAddr;
 
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::op::{
+    Edns, Header, Message, MessageType, Metadata, OpCode, Query, ResponseCode,
+};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 /// EDNS0 UDP payload size advertised in every query (the DNS Flag Day 2020 value).
 pub const EDNS_PAYLOAD: u16 = 1232;
@@ -140,8 +143,6 @@ impl<T> Outcome<T> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Question {
-    /// The name asked for, fully qualified.
-    pub name: Name,
     /// The type asked for.
     pub qtype: Qtype,
     /// The whole query message; bytes 0..2 hold the id and are rewritten per attempt.
@@ -159,23 +160,27 @@ impl Question {
 
     /// Like [`Question::new`] advertising `payload` bytes (a smaller size forces truncation,
     /// for tests; sizes under 512 mean 512, RFC 6891 §6.2.5).
+    ///
+    /// Plain host names (letters, digits, `-`, `_`) are encoded by hand, byte for byte what
+    /// hickory would emit (a unit test compares both); anything else (escapes, other bytes)
+    /// goes through hickory.
     pub fn with_payload(name: &str, qtype: Qtype, payload: u16) -> Result<Question, Malformed> {
-        let mut name = Name::from_ascii(name).map_err(|_| Malformed::BadName)?;
-        name.set_fqdn(true);
-        let mut msg = Message::new(0, MessageType::Query, OpCode::Query);
-        msg.metadata.recursion_desired = true;
-        msg.add_query(Query::query(name.clone(), qtype.record_type()));
-        let mut edns = Edns::new();
-        edns.set_max_payload(payload);
-        msg.set_edns(edns);
-        let wire = msg.to_vec().map_err(|_| Malformed::BadName)?;
+        let wire = match encode_plain(name, qtype, payload) {
+            Some(wire) => wire,
+            None => encode_with_hickory(name, qtype, payload)?,
+        };
         let question_end = question_end(&wire).ok_or(Malformed::BadName)?;
         Ok(Question {
-            name,
             qtype,
             wire,
             question_end,
         })
+    }
+
+    /// The name asked for, fully qualified (decoded from the query bytes).
+    pub fn name(&self) -> Name {
+        let mut d = BinDecoder::new(&self.wire[12..self.question_end - 4]);
+        Name::read(&mut d).expect("the query's own qname decodes")
     }
 
     /// The query bytes with `id` written into the header.
@@ -184,6 +189,48 @@ impl Question {
         set_id(&mut wire, id);
         wire
     }
+}
+
+/// Hand encoding of a query for a plain name: header (RD=1, one question, one additional),
+/// the qname as labels, QTYPE, QCLASS IN, and an OPT record (RFC 6891 §6.1.2) advertising
+/// `payload`. None if the name needs hickory (escapes, other bytes) or is not valid.
+fn encode_plain(name: &str, qtype: Qtype, payload: u16) -> Option<Vec<u8>> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty() || name.len() > 253 {
+        return None;
+    }
+    let mut wire = Vec::with_capacity(12 + name.len() + 2 + 4 + 11);
+    wire.extend_from_slice(&[0, 0, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]);
+    for label in name.split('.') {
+        let ok = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
+        if label.is_empty() || label.len() > 63 || !label.as_bytes().iter().all(ok) {
+            return None;
+        }
+        wire.push(label.len() as u8);
+        wire.extend_from_slice(label.as_bytes());
+    }
+    wire.push(0);
+    wire.extend_from_slice(&qtype.code().to_be_bytes());
+    wire.extend_from_slice(&[0, 1]);
+    // OPT: root owner, TYPE 41, CLASS = payload (at least 512), TTL 0 (no extended rcode,
+    // version 0, DO clear), no options.
+    wire.extend_from_slice(&[0, 0, 41]);
+    wire.extend_from_slice(&payload.max(512).to_be_bytes());
+    wire.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    Some(wire)
+}
+
+/// The general encoder (hickory) for names [`encode_plain`] does not take.
+fn encode_with_hickory(name: &str, qtype: Qtype, payload: u16) -> Result<Vec<u8>, Malformed> {
+    let mut name = Name::from_ascii(name).map_err(|_| Malformed::BadName)?;
+    name.set_fqdn(true);
+    let mut msg = Message::new(0, MessageType::Query, OpCode::Query);
+    msg.metadata.recursion_desired = true;
+    msg.add_query(Query::query(name, qtype.record_type()));
+    let mut edns = Edns::new();
+    edns.set_max_payload(payload);
+    msg.set_edns(edns);
+    msg.to_vec().map_err(|_| Malformed::BadName)
 }
 
 /// Writes `id` into a message's header.
@@ -259,16 +306,18 @@ pub fn parse_reply(reply: &[u8], question: &Question) -> Parsed {
             truncated: reply[2] & 0x02 != 0,
         };
     }
-    let msg = match Message::from_vec(reply) {
-        Ok(msg) => msg,
-        Err(_) => return malformed(Malformed::Undecodable),
-    };
-    // Defence in depth: the decoded question must be the asked one too.
-    match msg.queries.first() {
-        Some(q) if q.name() == &question.name && q.query_type() == question.qtype.record_type() => {
-        }
-        _ => return malformed(Malformed::Undecodable),
+    // Defence in depth: the reply's question must be the asked one, byte for byte up to
+    // ASCII case (RFC 4343), as `reply_matches` checks.
+    let end = question.question_end;
+    let same_question = reply.len() >= end
+        && u16::from_be_bytes([reply[4], reply[5]]) == 1
+        && reply[12..end].eq_ignore_ascii_case(&question.wire[12..end]);
+    if !same_question {
+        return malformed(Malformed::Undecodable);
     }
+    let Some(msg) = decode(reply) else {
+        return malformed(Malformed::Undecodable);
+    };
     let truncated = msg.metadata.truncation;
     let code = u16::from(msg.metadata.response_code);
     let mut parsed = Parsed {
@@ -276,15 +325,18 @@ pub fn parse_reply(reply: &[u8], question: &Question) -> Parsed {
         cname_chain: Vec::new(),
         truncated,
     };
+    let qname = msg.query.name();
     parsed.outcome = match msg.metadata.response_code {
-        ResponseCode::NoError => match follow(&msg, question, &mut parsed.cname_chain) {
-            Ok(Some(records)) => Outcome::Answer(records),
-            Ok(None) => Outcome::NoData,
-            Err(m) => Outcome::Malformed(m),
-        },
+        ResponseCode::NoError => {
+            match follow(&msg.answers, qname, question.qtype, &mut parsed.cname_chain) {
+                Ok(Some(records)) => Outcome::Answer(records),
+                Ok(None) => Outcome::NoData,
+                Err(m) => Outcome::Malformed(m),
+            }
+        }
         ResponseCode::NXDomain => {
             // Record the chain that led to the missing name, if any.
-            let _ = follow(&msg, question, &mut parsed.cname_chain);
+            let _ = follow(&msg.answers, qname, question.qtype, &mut parsed.cname_chain);
             Outcome::NxDomain
         }
         ResponseCode::ServFail => Outcome::ServFail,
@@ -292,6 +344,57 @@ pub fn parse_reply(reply: &[u8], question: &Question) -> Parsed {
         _ => Outcome::Malformed(Malformed::Rcode(code)),
     };
     parsed
+}
+
+/// What [`parse_reply`] needs from a reply: flags and rcode, the question, the answers.
+struct Decoded {
+    metadata: Metadata,
+    query: Query,
+    answers: Vec<Record>,
+}
+
+/// Decodes the header, the question and the answer records with hickory, and only walks the
+/// authority and additional sections (checking their framing, as [`header_only_outcome`]
+/// does): their records are never used. Falls back to decoding the whole message when the
+/// walk finds anything unusual (an OPT record extending the RCODE, RFC 6891 §6.1.3, bad
+/// framing, trailing bytes), so such replies get hickory's full verdict.
+fn decode(reply: &[u8]) -> Option<Decoded> {
+    let light = || -> Option<Decoded> {
+        let mut d = BinDecoder::new(reply);
+        let Header { metadata, counts } = Header::read(&mut d).ok()?;
+        if counts.queries != 1 {
+            return None;
+        }
+        let query = Query::read(&mut d).ok()?;
+        let (answers, _, _) =
+            Message::read_records(&mut d, usize::from(counts.answers), false, metadata.op_code)
+                .ok()?;
+        let mut i = d.index();
+        for _ in 0..(usize::from(counts.authorities) + usize::from(counts.additionals)) {
+            i = skip_name(reply, i)?;
+            let fixed = reply.get(i..i + 10)?;
+            if u16::from_be_bytes([fixed[0], fixed[1]]) == 41 && fixed[4] != 0 {
+                return None;
+            }
+            i += 10 + usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        }
+        (i == reply.len()).then_some(Decoded {
+            metadata,
+            query,
+            answers,
+        })
+    };
+    light().or_else(|| {
+        let mut msg = Message::from_vec(reply).ok()?;
+        if msg.queries.len() != 1 {
+            return None;
+        }
+        Some(Decoded {
+            metadata: msg.metadata,
+            query: msg.queries.swap_remove(0),
+            answers: msg.answers,
+        })
+    })
 }
 
 /// The outcome of a reply without answer records, from its header RCODE, after walking the
@@ -340,14 +443,15 @@ fn skip_name(msg: &[u8], mut i: usize) -> Option<usize> {
 /// Follows the CNAME chain from the qname through the answer section, then collects the
 /// records of the asked type owned by the final name. `Ok(None)` means no such records.
 fn follow(
-    msg: &Message,
-    question: &Question,
+    answers: &[Record],
+    qname: &Name,
+    qtype: Qtype,
     chain: &mut Vec<String>,
 ) -> Result<Option<Records>, Malformed> {
-    let want = question.qtype.record_type();
-    let mut owner = question.name.clone();
+    let want = qtype.record_type();
+    let mut owner = qname.clone();
     'chain: loop {
-        for r in &msg.answers {
+        for r in answers {
             if r.name != owner {
                 continue;
             }
@@ -356,7 +460,7 @@ fn follow(
                     return Err(Malformed::CnameChain);
                 }
                 let text = display_name(&target.0);
-                if chain.contains(&text) || target.0 == question.name {
+                if chain.contains(&text) || target.0 == *qname {
                     return Err(Malformed::CnameChain);
                 }
                 chain.push(text);
@@ -366,11 +470,10 @@ fn follow(
         }
         break;
     }
-    let owned = msg
-        .answers
+    let owned = answers
         .iter()
         .filter(|r| r.name == owner && r.record_type() == want);
-    let records = match question.qtype {
+    let records = match qtype {
         Qtype::Mx => Records::Mx(
             owned
                 .filter_map(|r| match &r.data {

@@ -11,7 +11,7 @@ fn name(s: &str) -> Name {
 fn reply(q: &Question, id: u16, rcode: ResponseCode, answers: Vec<Record>) -> Vec<u8> {
     let mut msg = Message::response(id, OpCode::Query);
     msg.metadata.response_code = rcode;
-    msg.add_query(Query::query(q.name.clone(), q.qtype.record_type()));
+    msg.add_query(Query::query(q.name(), q.qtype.record_type()));
     msg.add_answers(answers);
     msg.to_vec().unwrap()
 }
@@ -230,7 +230,7 @@ fn records_owned_by_another_name_are_ignored() {
 fn nodata_with_soa_in_authority() {
     let q = Question::new("example.com", Qtype::Mx).unwrap();
     let mut msg = Message::response(1, OpCode::Query);
-    msg.add_query(Query::query(q.name.clone(), RecordType::MX));
+    msg.add_query(Query::query(q.name(), RecordType::MX));
     let soa = SOA::new(
         name("ns.example.com."),
         name("h.example.com."),
@@ -288,7 +288,7 @@ fn truncation_flag_is_reported() {
     let q = Question::new("example.com", Qtype::Txt).unwrap();
     let mut msg = Message::response(1, OpCode::Query);
     msg.metadata.truncation = true;
-    msg.add_query(Query::query(q.name.clone(), RecordType::TXT));
+    msg.add_query(Query::query(q.name(), RecordType::TXT));
     assert!(parse_reply(&msg.to_vec().unwrap(), &q).truncated);
 }
 
@@ -319,7 +319,7 @@ fn answerless_replies_take_the_header_path_with_the_same_outcome() {
     ] {
         let mut msg = Message::response(1, OpCode::Query);
         msg.metadata.response_code = rc;
-        msg.add_query(Query::query(q.name.clone(), RecordType::MX));
+        msg.add_query(Query::query(q.name(), RecordType::MX));
         let soa = SOA::new(
             name("ns.example.com."),
             name("h.example.com."),
@@ -345,7 +345,7 @@ fn answerless_replies_take_the_header_path_with_the_same_outcome() {
 fn extended_rcode_in_opt_is_not_read_from_the_header_alone() {
     let q = Question::new("example.com", Qtype::Mx).unwrap();
     let mut msg = Message::response(1, OpCode::Query);
-    msg.add_query(Query::query(q.name.clone(), RecordType::MX));
+    msg.add_query(Query::query(q.name(), RecordType::MX));
     msg.metadata.response_code = ResponseCode::from(1, 0); // BADVERS (16): high bits in the OPT
     msg.set_edns(Edns::new());
     let wire = msg.to_vec().unwrap();
@@ -354,4 +354,40 @@ fn extended_rcode_in_opt_is_not_read_from_the_header_alone() {
         parse_reply(&wire, &q).outcome,
         Outcome::Malformed(_)
     ));
+}
+
+#[test]
+fn hand_encoded_query_is_byte_for_byte_what_hickory_emits() {
+    let names = [
+        "example.com",
+        "Example.COM.",
+        "_mta-sts.bench12.com",
+        "_smtp._tls.a-b.c0.example",
+        "x",
+    ];
+    for n in names {
+        for qtype in [Qtype::Mx, Qtype::Txt, Qtype::A, Qtype::Aaaa] {
+            for payload in [EDNS_PAYLOAD, 512, 100] {
+                let hand = encode_plain(n, qtype, payload).expect("plain name");
+                let hickory = encode_with_hickory(n, qtype, payload).unwrap();
+                assert_eq!(hand, hickory, "{n} {qtype:?} {payload}");
+            }
+        }
+    }
+}
+
+#[test]
+fn names_outside_the_plain_alphabet_go_through_hickory() {
+    assert_eq!(encode_plain("a\\.b.com", Qtype::Mx, EDNS_PAYLOAD), None);
+    assert_eq!(encode_plain("a..com", Qtype::Mx, EDNS_PAYLOAD), None);
+    assert_eq!(encode_plain(&"a".repeat(64), Qtype::Mx, EDNS_PAYLOAD), None);
+    let q = Question::new("a\\.b.com", Qtype::Mx).unwrap();
+    assert_eq!(q.name().num_labels(), 2);
+}
+
+#[test]
+fn question_name_is_decoded_from_the_query_bytes() {
+    let q = Question::new("_mta-sts.Example.com", Qtype::Txt).unwrap();
+    assert_eq!(q.name(), name("_mta-sts.example.com."));
+    assert!(q.name().is_fqdn());
 }
