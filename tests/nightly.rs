@@ -99,8 +99,10 @@ async fn three_shards_merged_equal_the_single_run_and_bad_sets_are_refused() {
     // or in either scan may differ; every other row must not, and they are few.
     let truth = records(&truth_csv(&World::new(Profile::Realistic, 1), &input));
     let timed_out = |r: &csv::StringRecord| [3, 5, 8, 18].iter().any(|&c| &r[c] == "timeout");
+    // Only a timeout the truth does not predict is load; predicted ones (stalled and
+    // trickling hosts) must come out the same in every run.
     let timing: BTreeSet<usize> = (0..want.len())
-        .filter(|&i| timed_out(&truth[i]) || timed_out(&got[i]) || timed_out(&want[i]))
+        .filter(|&i| !timed_out(&truth[i]) && (timed_out(&got[i]) || timed_out(&want[i])))
         .collect();
     assert!(
         timing.len() < want.len() / 20,
@@ -218,12 +220,14 @@ async fn diff_of_two_seeds_lists_exactly_the_domains_whose_truth_changed_class()
     let truth = |seed| records(&truth_csv(&World::new(Profile::Realistic, seed), &input));
     let (t1, t2) = (truth(1), truth(2));
     let want = class_changes(&t1, &t2);
-    // Slow policy servers sit near the fetch timeout and, under load, any
-    // lookup may time out: rows with a timeout anywhere are left out on both sides.
+    // Under load a lookup or fetch may time out where the truth predicts none: only
+    // such rows are left out (timeouts the truth predicts must come out the same).
     let (s1, s2) = (run_records(&dirs[0]), run_records(&dirs[1]));
     let timed_out = |r: &csv::StringRecord| [3, 5, 8, 18].iter().any(|&c| &r[c] == "timeout");
     let slow: BTreeSet<String> = (0..t1.len())
-        .filter(|&i| [&t1[i], &t2[i], &s1[i], &s2[i]].into_iter().any(timed_out))
+        .filter(|&i| {
+            (timed_out(&s1[i]) && !timed_out(&t1[i])) || (timed_out(&s2[i]) && !timed_out(&t2[i]))
+        })
         .map(|i| t1[i][1].to_string())
         .collect();
     assert!(slow.len() < t1.len() / 20, "{} rows timed out", slow.len());
