@@ -12,9 +12,10 @@ use std::ptr::null_mut;
 
 /// Datagrams taken per `recvmmsg`.
 pub const BATCH: usize = 32;
-/// Room for one reply: more than the engine's advertised EDNS payload (1232) and any payload
-/// a test sets. A longer datagram is reported as truncated by the kernel and dropped.
-const SLOT: usize = 4096;
+/// Room for one reply: the largest UDP payload there is, so a server that ignores the
+/// advertised EDNS size (1232) and sends hundreds of records still arrives whole. The
+/// buffers are zeroed allocations: pages a reply never reaches stay unmapped.
+const SLOT: usize = 65_536;
 
 /// Receive state of one socket.
 pub struct RecvBatch {
