@@ -68,7 +68,7 @@ pub struct ScanArgs {
     /// Replace a run already in --out.
     #[arg(long, conflicts_with = "resume")]
     force: bool,
-    /// Duplicate detection: exact (memory grows ~50 MB per million distinct names) or off.
+    /// Duplicate detection: exact (peak memory grows ~75 MiB per million distinct names, measured) or off.
     #[arg(long, value_enum, default_value = "exact")]
     dedup: DedupArg,
     /// No progress output.
