@@ -18,9 +18,9 @@ use stsmap::report::ResultsWriter;
 #[derive(clap::Subcommand)]
 pub enum LabCommand {
     /// Write, for every input line, the results.csv row a correct scanner must produce.
-    Truth(TruthArgs),
+    Truth(ListArgs),
     /// Write the DNS side of the world as one RFC 1035 zone file with origin `.`.
-    Zone(ZoneArgs),
+    Zone(ListArgs),
     /// Serve the world: authoritative DNS (UDP+TCP) and, with --https, the policy hosts, until SIGINT/SIGTERM.
     #[command(alias = "serve-dns")]
     Serve(ServeArgs),
@@ -51,19 +51,21 @@ fn input_lines(
     Ok(stsmap::input::screen(reader))
 }
 
+/// A domain list, a world, and where to write what the world makes of the list
+/// (`truth` and `zone` take the same arguments).
 #[derive(clap::Args)]
-pub struct TruthArgs {
+pub struct ListArgs {
     /// Domain list, in any format `scan` reads (`-` for stdin).
     #[arg(long)]
     input: String,
     #[command(flatten)]
     world: WorldArgs,
-    /// Output CSV file (default: stdout).
+    /// Output file (default: stdout).
     #[arg(long)]
     out: Option<String>,
 }
 
-fn truth(a: TruthArgs) -> anyhow::Result<ExitCode> {
+fn truth(a: ListArgs) -> anyhow::Result<ExitCode> {
     let world = a.world.world();
     let mut w = ResultsWriter::new(open_out(&a.out)?)?;
     for line in input_lines(&a.input)? {
@@ -108,19 +110,7 @@ impl WorldArgs {
     }
 }
 
-#[derive(clap::Args)]
-pub struct ZoneArgs {
-    /// Domain list, in any format `scan` reads (`-` for stdin).
-    #[arg(long)]
-    input: String,
-    #[command(flatten)]
-    world: WorldArgs,
-    /// Output file (default: stdout).
-    #[arg(long)]
-    out: Option<String>,
-}
-
-fn zone_cmd(a: ZoneArgs) -> anyhow::Result<ExitCode> {
+fn zone_cmd(a: ListArgs) -> anyhow::Result<ExitCode> {
     let mut domains = Vec::new();
     for line in input_lines(&a.input)? {
         let line = line.with_context(|| format!("reading {}", a.input))?;
