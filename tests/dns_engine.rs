@@ -35,7 +35,22 @@ type Handler = dyn Fn(&Message) -> Vec<Out> + Send + Sync;
 
 /// A UDP responder on 127.0.0.1; returns its address and a count of queries received.
 async fn responder(handler: Arc<Handler>) -> (SocketAddr, Arc<AtomicU64>) {
-    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    responder_on(UdpSocket::bind("127.0.0.1:0").await.unwrap(), handler).await
+}
+
+/// A UDP socket and a TCP listener on the same free port (bound TCP first: a UDP port of
+/// the same number is seldom taken, and a clash only means another try).
+async fn udp_and_tcp_on_one_port() -> (UdpSocket, TcpListener) {
+    for _ in 0..100 {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        if let Ok(udp) = UdpSocket::bind(tcp.local_addr().unwrap()).await {
+            return (udp, tcp);
+        }
+    }
+    panic!("no port free for both UDP and TCP in 100 tries");
+}
+
+async fn responder_on(sock: UdpSocket, handler: Arc<Handler>) -> (SocketAddr, Arc<AtomicU64>) {
     let other = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let elsewhere = UdpSocket::bind("127.0.0.2:0").await.unwrap();
     let addr = sock.local_addr().unwrap();
@@ -174,14 +189,17 @@ async fn spoofed_replies_before_the_real_one_are_never_accepted() {
 
 #[tokio::test]
 async fn truncated_udp_reply_is_asked_again_over_tcp() {
-    let (addr, _) = responder(Arc::new(|q: &Message| {
-        let mut m = reply_to(q, ResponseCode::NoError, vec![]);
-        m.metadata.truncation = true;
-        vec![Out::Main(bytes(&m))]
-    }))
+    let (udp, listener) = udp_and_tcp_on_one_port().await;
+    let (addr, _) = responder_on(
+        udp,
+        Arc::new(|q: &Message| {
+            let mut m = reply_to(q, ResponseCode::NoError, vec![]);
+            m.metadata.truncation = true;
+            vec![Out::Main(bytes(&m))]
+        }),
+    )
     .await;
-    // A TCP listener on the same port serving the full answer.
-    let listener = TcpListener::bind(addr).await.unwrap();
+    // The TCP listener on the same port serves the full answer.
     let tcp_queries = Arc::new(AtomicU64::new(0));
     let seen = tcp_queries.clone();
     tokio::spawn(async move {
