@@ -62,6 +62,8 @@ struct Tally {
     malformed: AtomicU64,
     misattributed: AtomicU64,
     verified: AtomicU64,
+    /// Microseconds from the start until a worker found the input exhausted.
+    input_done_us: AtomicU64,
 }
 
 /// The world's answer, in the engine's terms.
@@ -144,7 +146,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 let line = match input.lock().unwrap_or_else(|e| e.into_inner()).next() {
                     Some(Ok(line)) => line,
                     Some(Err(e)) => return Err(anyhow::Error::from(e)),
-                    None => return Ok(()),
+                    None => {
+                        let us = start.elapsed().as_micros() as u64;
+                        let _ = tally.input_done_us.compare_exchange(
+                            0,
+                            us,
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                        );
+                        return Ok(());
+                    }
                 };
                 let mut words = line.split_whitespace();
                 let (Some(name), Some(t)) = (words.next(), words.next()) else {
@@ -197,10 +208,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         + g(&t.timeout)
         + g(&t.malformed);
     println!(
-        "engine: lookups={lookups} elapsed_s={:.3} sent={} answered={} answered_qps={:.0} \
+        "engine: lookups={lookups} elapsed_s={:.3} input_done_s={:.3} sent={} answered={} answered_qps={:.0} \
          answer={} nxdomain={} nodata={} servfail={} refused={} lost={} malformed={} \
          retried={} timed_out_attempts={} unmatched={} tcp={} rcvbuf_errors={} verified={} misattributed={}",
         elapsed.as_secs_f64(),
+        g(&t.input_done_us) as f64 / 1e6,
         s.sent,
         s.answered,
         s.answered as f64 / elapsed.as_secs_f64(),

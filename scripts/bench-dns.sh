@@ -5,6 +5,7 @@
 # Reports answered q/s for both, the ratio, lost and misattributed answers, peak RSS.
 #
 #   scripts/bench-dns.sh [DOMAINS] [IN_FLIGHT]      (defaults: 300000 2000)
+#   ROUNDS=5 ENGINE_THREADS=1 (environment)
 #
 # Needs: nsd, dnsperf, /usr/bin/time. Everything stays on 127.0.0.1.
 set -euo pipefail
@@ -71,42 +72,51 @@ done
 
 # Same socket buffers as the engine (SO_RCVBUF up to rmem_max), same 8 sockets.
 RCVBUF_KB=$(( $(cat /proc/sys/net/core/rmem_max) / 1024 ))
-echo "== dnsperf ($QUERIES queries, $IN_FLIGHT outstanding)" >&2
-/usr/bin/time -v -o "$WORK/dnsperf.time" \
-  dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/queries.txt" -n 1 -e -q "$IN_FLIGHT" -c 8 -T 1 -t 5 \
-  -b "$RCVBUF_KB" \
-  > "$WORK/dnsperf.out" 2>&1
-grep -v "^\[Timeout\]" "$WORK/dnsperf.out" >&2
-
-# One current-thread runtime by default (measured faster than 2 threads on the shared 2-core
-# box, 2026-12-03); dnsperf -T 1 runs a sender and a receiver thread. ENGINE_THREADS=2 to vary.
+# One current-thread runtime plus the engine's send thread by default: two threads, as
+# dnsperf -T 1 runs a sender and a receiver thread. ENGINE_THREADS=2 to vary.
 ENGINE_THREADS=${ENGINE_THREADS:-1}
-echo "== stsmap engine (8 sockets, $ENGINE_THREADS threads)" >&2
-/usr/bin/time -v -o "$WORK/engine.time" \
-  "$BENCH" --resolver "127.0.0.1:$PORT" --names "$WORK/queries.txt" --in-flight "$IN_FLIGHT" --threads "$ENGINE_THREADS" \
-  > "$WORK/engine.out" 2> "$WORK/engine.err"
-cat "$WORK/engine.err" "$WORK/engine.out" >&2
+# Timings on a shared 2-core machine swing by 20% from run to run: alternate the two tools
+# ROUNDS times against the same server and report medians.
+ROUNDS=${ROUNDS:-5}
+field() { tr ' ' '\n' < "$1" | sed -n "s/^$2=//p"; }
+rss() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }
+median() { sort -g | awk '{v[NR]=$1} END { if (NR % 2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2 }'; }
+: > "$WORK/rounds.txt"
+for r in $(seq 1 "$ROUNDS"); do
+  echo "== round $r/$ROUNDS: dnsperf ($QUERIES queries, $IN_FLIGHT outstanding)" >&2
+  /usr/bin/time -v -o "$WORK/dnsperf.$r.time" \
+    dnsperf -s 127.0.0.1 -p "$PORT" -d "$WORK/queries.txt" -n 1 -e -q "$IN_FLIGHT" -c 8 -T 1 -t 5 \
+    -b "$RCVBUF_KB" \
+    > "$WORK/dnsperf.$r.out" 2>&1
+  grep -v "^\[Timeout\]" "$WORK/dnsperf.$r.out" | grep -E "Queries (per|lost)|Run time" >&2
+  echo "== round $r/$ROUNDS: stsmap engine (8 sockets, $ENGINE_THREADS runtime threads + 1 send thread)" >&2
+  /usr/bin/time -v -o "$WORK/engine.$r.time" \
+    "$BENCH" --resolver "127.0.0.1:$PORT" --names "$WORK/queries.txt" --in-flight "$IN_FLIGHT" --threads "$ENGINE_THREADS" \
+    > "$WORK/engine.$r.out" 2> "$WORK/engine.$r.err"
+  cat "$WORK/engine.$r.err" "$WORK/engine.$r.out" >&2
+  DP=$(sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$WORK/dnsperf.$r.out")
+  EN=$(field "$WORK/engine.$r.out" answered_qps)
+  echo "$r $DP $EN $(awk -v a="$EN" -v b="$DP" 'BEGIN { printf "%.3f", a / b }') \
+$(sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p' "$WORK/dnsperf.$r.out") $(field "$WORK/engine.$r.out" lost) \
+$(field "$WORK/engine.$r.out" timed_out_attempts) $(rss "$WORK/dnsperf.$r.time") $(rss "$WORK/engine.$r.time")" \
+    >> "$WORK/rounds.txt"
+done
 
 echo "== stsmap engine, verifying every answer against the lab world" >&2
 "$BENCH" --resolver "127.0.0.1:$PORT" --names "$WORK/queries.txt" --in-flight "$IN_FLIGHT" \
   --verify-profile "$PROFILE" --verify-seed "$SEED" > "$WORK/verify.out" 2> "$WORK/verify.err"
 cat "$WORK/verify.out" >&2
-
-field() { tr ' ' '\n' < "$1" | sed -n "s/^$2=//p"; }
-rss() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }
-DP_QPS=$(sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$WORK/dnsperf.out")
-DP_LOST=$(sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p' "$WORK/dnsperf.out")
-EN_QPS=$(field "$WORK/engine.out" answered_qps)
-EN_LOST=$(field "$WORK/engine.out" lost)
 MIS=$(field "$WORK/verify.out" misattributed)
 VER=$(field "$WORK/verify.out" verified)
-RATIO=$(awk -v a="$EN_QPS" -v b="$DP_QPS" 'BEGIN { printf "%.2f", a / b }')
+col() { awk -v c="$1" '{print $c}' "$WORK/rounds.txt"; }
 
+echo "| round | dnsperf q/s | engine answered q/s | ratio | dnsperf lost | engine lost | engine timed-out attempts (retried) | peak RSS dnsperf / engine (KiB) |"
+echo "|---|---|---|---|---|---|---|---|"
+awk '{printf "| %s | %.0f | %s | %s | %s | %s | %s | %s / %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$WORK/rounds.txt"
 cat <<REPORT
-| | answered q/s | lost | timed-out attempts | misattributed | peak RSS (KiB) |
-|---|---|---|---|---|---|
-| dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p') | $DP_QPS | $DP_LOST | $DP_LOST (no retries) | n/a | $(rss "$WORK/dnsperf.time") |
-| stsmap engine | $EN_QPS | $EN_LOST | $(field "$WORK/engine.out" timed_out_attempts) | $MIS of $VER verified | $(rss "$WORK/engine.time") |
+| **median** | $(col 2 | median) | $(col 3 | median) | **$(col 4 | median)** | | $(col 6 | sort -g | tail -1) (max) | | |
 
-ratio engine/dnsperf: $RATIO ($QUERIES queries = $DOMAINS domains x MX, _mta-sts TXT, _smtp._tls TXT; NSD $(nsd -v 2>&1 | sed -n 's/^NSD version //p'), server-count 1, RRL off; in flight $IN_FLIGHT)
+median ratio engine/dnsperf over $ROUNDS alternating rounds: $(col 4 | median). Misattributed answers: $MIS of $VER verified
+against the lab world (separate pass). $QUERIES queries = $DOMAINS domains x MX, _mta-sts TXT, _smtp._tls TXT;
+dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p'), NSD $(nsd -v 2>&1 | sed -n 's/^NSD version //p'), server-count 1, RRL off; in flight $IN_FLIGHT.
 REPORT

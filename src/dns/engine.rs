@@ -30,6 +30,7 @@ use super::query::{
     message_id, parse_reply, reply_matches, Malformed, Outcome, Parsed, Qtype, Question, Records,
 };
 use super::resolvers::{self, ResolverError};
+use super::send::{Outbox, Outgoing, Sender};
 use super::stats::{bump, read_rcvbuf_errors, Counters, ResolverCounters, StatsSnapshot};
 
 /// How the engine behaves. `EngineConfig::new(resolvers)` gives the defaults.
@@ -136,8 +137,10 @@ impl<T> Lookup<T> {
 struct IdHasher(u64);
 
 impl Hasher for IdHasher {
+    /// Fibonacci hashing: the id spread over all 64 bits. hashbrown takes its probe tags
+    /// from the top bits, which a bare 16-bit id would leave all zero.
     fn finish(&self) -> u64 {
-        self.0
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
@@ -154,14 +157,34 @@ struct Pending {
     resolver: SocketAddr,
     question: Arc<Question>,
     token: u64,
-    tx: oneshot::Sender<Vec<u8>>,
+    /// When the socket's sweep gives up on it (dropping `tx` ends the attempt).
+    deadline: Instant,
+    tx: oneshot::Sender<Parsed>,
 }
 
-/// One UDP socket and the queries outstanding on it, by id.
+/// One UDP socket, the queries outstanding on it by id, and those waiting to be sent.
 struct Slot {
     socket: UdpSocket,
     pending: Mutex<HashMap<u16, Pending, BuildHasherDefault<IdHasher>>>,
     tokens: AtomicU64,
+    outgoing: Mutex<Vec<Outgoing>>,
+}
+
+impl Outbox for Slot {
+    fn fd(&self) -> std::os::fd::RawFd {
+        self.socket.as_raw_fd()
+    }
+    fn queue(&self) -> &Mutex<Vec<Outgoing>> {
+        &self.outgoing
+    }
+    fn failed(&self, id: u16, token: u64) {
+        // Dropping the entry drops its sender: the attempt ends at once.
+        drop(PendingGuard {
+            slot: self,
+            id,
+            token,
+        });
+    }
 }
 
 impl Slot {
@@ -170,7 +193,8 @@ impl Slot {
         &self,
         resolver: SocketAddr,
         question: Arc<Question>,
-        tx: oneshot::Sender<Vec<u8>>,
+        deadline: Instant,
+        tx: oneshot::Sender<Parsed>,
     ) -> (u16, u64) {
         let token = self.tokens.fetch_add(1, Ordering::Relaxed);
         let mut table = self.pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -184,6 +208,7 @@ impl Slot {
                 resolver,
                 question,
                 token,
+                deadline,
                 tx,
             },
         );
@@ -207,11 +232,36 @@ impl Drop for PendingGuard<'_> {
     }
 }
 
-/// Reads replies on one socket, a batch per system call, and hands each matched one to its
-/// waiting query. The in-flight table is locked once per batch, not once per reply.
+/// Ends the attempts on one socket whose deadline has passed, every `every`: one timer per
+/// socket instead of one per query.
+async fn sweep_loop(slot: Arc<Slot>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = Instant::now();
+        let expired: Vec<Pending> = {
+            let mut table = slot.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if table.values().all(|p| p.deadline > now) {
+                continue;
+            }
+            let ids: Vec<u16> = table
+                .iter()
+                .filter(|(_, p)| p.deadline <= now)
+                .map(|(&id, _)| id)
+                .collect();
+            ids.iter().filter_map(|id| table.remove(id)).collect()
+        };
+        // Dropped outside the lock: each drop wakes its attempt with "no reply".
+        drop(expired);
+    }
+}
+
+/// Reads replies on one socket, a batch per system call, and hands each matched one, decoded,
+/// to its waiting query. The in-flight table is locked once per batch, not once per reply.
 async fn receive_loop(slot: Arc<Slot>, counters: Arc<Counters>) {
     let mut batch = RecvBatch::new();
-    let mut matched: Vec<(oneshot::Sender<Vec<u8>>, Vec<u8>)> = Vec::with_capacity(BATCH);
+    let mut matched: Vec<(oneshot::Sender<Parsed>, Parsed)> = Vec::with_capacity(BATCH);
     let fd = slot.socket.as_raw_fd();
     loop {
         if slot.socket.readable().await.is_err() {
@@ -235,7 +285,7 @@ async fn receive_loop(slot: Arc<Slot>, counters: Arc<Counters>) {
                     _ => None,
                 });
                 match hit {
-                    Some(p) => matched.push((p.tx, pkt.to_vec())),
+                    Some(p) => matched.push((p.tx, parse_reply(pkt, &p.question))),
                     None => bump(&counters.unmatched),
                 }
             }
@@ -263,8 +313,10 @@ struct Resolver {
 struct Inner {
     config: EngineConfig,
     resolvers: Vec<Resolver>,
+    /// Sockets by index in `sender`'s outboxes: IPv4 ones first, then IPv6.
     v4: Vec<Arc<Slot>>,
     v6: Vec<Arc<Slot>>,
+    sender: Sender<Slot>,
     next_slot: AtomicUsize,
     next_resolver: AtomicUsize,
     global: Semaphore,
@@ -336,6 +388,8 @@ impl DnsEngine {
             ));
         }
         let rcvbuf = config.rcvbuf.unwrap_or_else(default_rcvbuf);
+        // An attempt ends between `timeout` and `timeout` + 1/16 of it (at least 1 ms).
+        let sweep_every = (config.timeout / 16).max(Duration::from_millis(1));
         let counters = Arc::new(Counters::default());
         let mut tasks = Vec::new();
         let mut open = |v6: bool| -> Result<Vec<Arc<Slot>>, ConfigError> {
@@ -348,14 +402,17 @@ impl DnsEngine {
                     socket: open_socket(v6, rcvbuf)?,
                     pending: Mutex::new(HashMap::default()),
                     tokens: AtomicU64::new(0),
+                    outgoing: Mutex::new(Vec::new()),
                 });
                 tasks.push(tokio::spawn(receive_loop(slot.clone(), counters.clone())));
+                tasks.push(tokio::spawn(sweep_loop(slot.clone(), sweep_every)));
                 slots.push(slot);
             }
             Ok(slots)
         };
         let v4 = open(false)?;
         let v6 = open(true)?;
+        let sender = Sender::start(v4.iter().chain(&v6).cloned().collect())?;
         let resolvers = resolver_addrs
             .iter()
             .map(|&addr| Resolver {
@@ -379,6 +436,7 @@ impl DnsEngine {
                 resolvers,
                 v4,
                 v6,
+                sender,
                 next_slot: AtomicUsize::new(0),
                 next_resolver: AtomicUsize::new(0),
                 counters,
@@ -592,9 +650,15 @@ impl Inner {
             .unwrap_or(start % n)
     }
 
-    fn slot_for(&self, addr: SocketAddr) -> &Slot {
-        let slots = if addr.is_ipv6() { &self.v6 } else { &self.v4 };
-        &slots[self.next_slot.fetch_add(1, Ordering::Relaxed) % slots.len()]
+    /// The next socket of `addr`'s family, round robin, and its index among the outboxes.
+    fn slot_for(&self, addr: SocketAddr) -> (usize, &Slot) {
+        let (slots, base) = if addr.is_ipv6() {
+            (&self.v6, self.v4.len())
+        } else {
+            (&self.v4, 0)
+        };
+        let i = self.next_slot.fetch_add(1, Ordering::Relaxed) % slots.len();
+        (base + i, &slots[i])
     }
 
     /// One query to one resolver: UDP, then TCP if the reply is truncated.
@@ -606,30 +670,28 @@ impl Inner {
             return Attempt::Timeout;
         };
         resolver.limits.until_ready().await;
-        let slot = self.slot_for(resolver.addr);
+        let (index, slot) = self.slot_for(resolver.addr);
         let (tx, rx) = oneshot::channel();
-        let (id, token) = slot.register(resolver.addr, question.clone(), tx);
+        let deadline = Instant::now() + self.config.timeout;
+        let (id, token) = slot.register(resolver.addr, question.clone(), deadline, tx);
         let _guard = PendingGuard { slot, id, token };
-        let mut wire = [0u8; 512];
-        let len = question.wire.len().min(wire.len());
-        wire[..len].copy_from_slice(&question.wire[..len]);
-        super::query::set_id(&mut wire, id);
         bump(&self.counters.sent);
         bump(&resolver.counters.sent);
-        if slot
-            .socket
-            .send_to(&wire[..len], resolver.addr)
-            .await
-            .is_err()
-        {
+        self.sender.send(
+            index,
+            Outgoing {
+                to: resolver.addr,
+                wire: question.clone(),
+                id,
+                token,
+            },
+        );
+        // The entry is dropped, failing `rx`, when the deadline passes (the socket's sweep)
+        // or the kernel refuses the send.
+        let Ok(parsed) = rx.await else {
             return Attempt::Timeout;
-        }
-        let reply = match tokio::time::timeout(self.config.timeout, rx).await {
-            Ok(Ok(reply)) => reply,
-            _ => return Attempt::Timeout,
         };
         bump(&resolver.counters.answered);
-        let parsed = parse_reply(&reply, question);
         if !parsed.truncated {
             return Attempt::Reply(parsed, false);
         }

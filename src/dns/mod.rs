@@ -15,6 +15,7 @@ pub mod limits;
 mod mmsg;
 pub mod query;
 pub mod resolvers;
+mod send;
 pub mod stats;
 
 pub use engine::{ConfigError, DnsEngine, EngineConfig, Lookup};

@@ -151,6 +151,13 @@ pub struct Question {
     pub question_end: usize,
 }
 
+impl AsRef<[u8]> for Question {
+    /// The query message as built (id 0; the engine sets the id per attempt).
+    fn as_ref(&self) -> &[u8] {
+        &self.wire
+    }
+}
+
 impl Question {
     /// Encodes a query for `name` (absolute or not; a trailing dot is optional) with RD=1 and
     /// EDNS0 at [`EDNS_PAYLOAD`] bytes. Fails only on names DNS cannot carry.
