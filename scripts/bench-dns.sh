@@ -114,7 +114,7 @@ echo "| round | dnsperf q/s | engine answered q/s | ratio | dnsperf lost | engin
 echo "|---|---|---|---|---|---|---|---|"
 awk '{printf "| %s | %.0f | %s | %s | %s | %s | %s | %s / %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$WORK/rounds.txt"
 cat <<REPORT
-| **median** | $(col 2 | median) | $(col 3 | median) | **$(col 4 | median)** | | $(col 6 | sort -g | tail -1) (max) | | |
+| **median** | $(col 2 | median | xargs printf "%.0f") | $(col 3 | median | xargs printf "%.0f") | **$(col 4 | median)** | | $(col 6 | sort -g | tail -1) (max) | | |
 
 median ratio engine/dnsperf over $ROUNDS alternating rounds: $(col 4 | median). Misattributed answers: $MIS of $VER verified
 against the lab world (separate pass). $QUERIES queries = $DOMAINS domains x MX, _mta-sts TXT, _smtp._tls TXT;
