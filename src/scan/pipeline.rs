@@ -13,6 +13,11 @@
 //! in flight or while the oldest unwritten row is `window` items behind the newest
 //! one, so memory is bounded whatever the input's length. A slow sink slows the
 //! dispatcher, which stops reading.
+//!
+//! One slow domain (a policy host that stalls until the fetch timeout) holds up the rows
+//! after it, while the other domains go on: the window must cover what the pipeline
+//! finishes during the slowest domain's time, so finished rows wait in a compact form
+//! (`finish` turns each into what the sink takes, e.g. its CSV bytes).
 
 use crate::row::ResultRow;
 use std::collections::BTreeMap;
@@ -78,10 +83,13 @@ pub enum PipelineError {
 
 /// Runs the pipeline to the end of `input` (or until `stop` resolves, after which
 /// no new input is taken and in-flight domains are finished).
-pub async fn run<I, F, Fut, S>(
+/// `finish` is applied to each row as it completes (in completion order); the sink gets
+/// its results in input order.
+pub async fn run<I, F, Fut, D, T, S>(
     input: I,
     limits: Limits,
     scan: F,
+    mut finish: D,
     mut sink: S,
     observer: &mut dyn Observer,
     stop: impl Future<Output = ()>,
@@ -90,7 +98,8 @@ where
     I: Iterator<Item = io::Result<Item>> + Send + 'static,
     F: Fn(u64, String) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ResultRow> + Send + 'static,
-    S: FnMut(ResultRow) -> io::Result<()>,
+    D: FnMut(ResultRow) -> T,
+    S: FnMut(T) -> io::Result<()>,
 {
     let concurrency = limits.concurrency.max(1);
     let window = limits.window.max(concurrency) as u64;
@@ -106,7 +115,7 @@ where
 
     let scan = Arc::new(scan);
     let mut tasks: JoinSet<(u64, ResultRow)> = JoinSet::new();
-    let mut pending: BTreeMap<u64, ResultRow> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, T> = BTreeMap::new();
     let mut next_seq: u64 = 0;
     let mut next_write: u64 = 0;
     let mut input_done = false;
@@ -128,14 +137,16 @@ where
                     .expect("join_next on a non-empty set")
                     .map_err(|e| PipelineError::Task(e.to_string()))?;
                 counts.scanned += 1;
-                pending.insert(seq, row);
+                observer.finished(&row);
+                pending.insert(seq, finish(row));
             }
             item = rx.recv(), if can_take => {
                 match item {
                     None => input_done = true,
                     Some(Err(e)) => return Err(PipelineError::Input(e)),
                     Some(Ok(Item::Ready(row))) => {
-                        pending.insert(next_seq, *row);
+                        observer.finished(&row);
+                        pending.insert(next_seq, finish(*row));
                         next_seq += 1;
                     }
                     Some(Ok(Item::Scan { rank, domain })) => {
@@ -149,9 +160,8 @@ where
             }
             else => break,
         }
-        while let Some(row) = pending.remove(&next_write) {
-            observer.finished(&row);
-            sink(row).map_err(PipelineError::Output)?;
+        while let Some(done) = pending.remove(&next_write) {
+            sink(done).map_err(PipelineError::Output)?;
             next_write += 1;
             counts.rows += 1;
         }
@@ -211,6 +221,7 @@ mod tests {
             items(5000),
             limits,
             slow_scan,
+            |row| row,
             |row| {
                 out.push(row.rank);
                 Ok(())
@@ -243,6 +254,7 @@ mod tests {
             items(500),
             limits,
             slow_scan,
+            |row| row,
             |_| Ok(()),
             &mut obs,
             std::future::pending(),
@@ -262,6 +274,7 @@ mod tests {
             items(100),
             limits,
             slow_scan,
+            |row| row,
             |row| {
                 if row.rank == 30 {
                     Err(io::Error::other("disk full"))
@@ -289,6 +302,7 @@ mod tests {
             items(1_000_000),
             limits,
             slow_scan,
+            |row| row,
             |row| {
                 out.push(row.rank);
                 Ok(())

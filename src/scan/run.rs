@@ -11,6 +11,7 @@ use super::unscanned_row;
 use crate::dns::{DnsEngine, EngineConfig, Outcome};
 use crate::fetch::{BoxFuture, DnsFailure, FetchConfig, FetchOutcome, HostResolver, PolicyFetcher};
 use crate::input::{self, DedupMode, Deduper, InputReader, Screening};
+use crate::report::writer::RowRenderer;
 use crate::report::{ResultsWriter, RunStats, Summary};
 use crate::row::{PolicyStatus, ResultRow};
 use crate::shard::Shard;
@@ -314,14 +315,16 @@ pub async fn run(
         stop_flag.store(true, Ordering::SeqCst);
         let _ = stop_tx.send(());
     });
+    let mut renderer = RowRenderer::default();
     let counts = pipeline::run(
         items,
         limits,
         scan,
         |row| {
             summary.add(&row);
-            writer.write(&row)
+            renderer.render(&row)
         },
+        |record| writer.write_rendered(&record),
         &mut progress,
         async {
             let _ = stop_rx.await;
