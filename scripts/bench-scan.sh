@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 PARTS=nsd,flat,latency
 N=1000000
 M=10000000
-L=100000
+L=300000
 C=500
 LIST=/work/shared/data/lists/phunterlau-dga_classifier_alexa-top-100k.csv
 while getopts "p:n:m:l:c:i:" opt; do
