@@ -94,6 +94,7 @@ async fn disk_full_stops_the_run_with_a_clear_message_and_resume_completes_it() 
     let diffs = differences(&got, &want);
     assert!(diffs.is_empty(), "{:#?}", &diffs[..diffs.len().min(15)]);
     lab.shutdown().await;
+    std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,4 +114,5 @@ async fn read_only_run_directory_is_refused_with_the_path_and_the_cause() {
         "{stderr}"
     );
     lab.shutdown().await;
+    std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
 }

@@ -151,6 +151,7 @@ async fn kill_9_twice_then_resume_equals_an_uninterrupted_run_and_a_finished_run
     );
     lab.shutdown().await;
     std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,4 +190,5 @@ async fn sigterm_stops_with_a_consistent_partial_run_and_prints_the_resume_comma
     assert_equals_truth(&out, &input);
     lab.shutdown().await;
     std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
 }

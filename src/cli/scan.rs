@@ -167,6 +167,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
     let out = config.out_dir.clone();
+    let compressed = config.compress != Compression::None;
     let report = runtime()?.block_on(stsmap::scan::run(config, signalled()))?;
     let s = &report.summary;
     eprintln!(
@@ -178,6 +179,14 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     );
     if report.complete {
         Ok(ExitCode::SUCCESS)
+    } else if compressed {
+        let again: Vec<String> = std::env::args().filter(|a| a != "--resume").collect();
+        eprintln!(
+            "stsmap: interrupted; a compressed results file cannot be continued. To scan \
+             again from the start:\n  {} --force\n(without --compress a run can be resumed)",
+            again.join(" ")
+        );
+        Ok(ExitCode::from(130))
     } else {
         let mut resume: Vec<String> = std::env::args().filter(|a| a != "--force").collect();
         if !resume.iter().any(|a| a == "--resume") {

@@ -8,6 +8,7 @@ pub mod progress;
 pub mod results_file;
 pub mod resume;
 pub mod run;
+pub mod spill;
 
 pub use run::{run, ScanConfig, ScanReport, Scanner};
 

@@ -20,7 +20,7 @@
 //! (`finish` turns each into what the sink takes, e.g. its CSV bytes).
 
 use crate::row::ResultRow;
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
@@ -115,7 +115,10 @@ where
 
     let scan = Arc::new(scan);
     let mut tasks: JoinSet<(u64, ResultRow)> = JoinSet::new();
-    let mut pending: BTreeMap<u64, T> = BTreeMap::new();
+    // Finished items by position after the next one to write: a ring allocated once at the
+    // window's size, so its memory does not depend on how far a slow domain lets it fill.
+    let mut pending: VecDeque<Option<T>> = VecDeque::with_capacity(window as usize + 1);
+    let mut parked = 0usize;
     let mut next_seq: u64 = 0;
     let mut next_write: u64 = 0;
     let mut input_done = false;
@@ -138,7 +141,8 @@ where
                     .map_err(|e| PipelineError::Task(e.to_string()))?;
                 counts.scanned += 1;
                 observer.finished(&row);
-                pending.insert(seq, finish(row));
+                park(&mut pending, (seq - next_write) as usize, finish(row));
+                parked += 1;
             }
             item = rx.recv(), if can_take => {
                 match item {
@@ -146,7 +150,8 @@ where
                     Some(Err(e)) => return Err(PipelineError::Input(e)),
                     Some(Ok(Item::Ready(row))) => {
                         observer.finished(&row);
-                        pending.insert(next_seq, finish(*row));
+                        park(&mut pending, (next_seq - next_write) as usize, finish(*row));
+                        parked += 1;
                         next_seq += 1;
                     }
                     Some(Ok(Item::Scan { rank, domain })) => {
@@ -160,12 +165,16 @@ where
             }
             else => break,
         }
-        while let Some(done) = pending.remove(&next_write) {
+        while let Some(Some(_)) = pending.front() {
+            let Some(Some(done)) = pending.pop_front() else {
+                unreachable!("front checked above")
+            };
+            parked -= 1;
             sink(done).map_err(PipelineError::Output)?;
             next_write += 1;
             counts.rows += 1;
         }
-        if (input_done || stopped) && tasks.is_empty() && pending.is_empty() {
+        if (input_done || stopped) && tasks.is_empty() && parked == 0 {
             break;
         }
     }
@@ -173,6 +182,14 @@ where
     drop(rx);
     drop(reader);
     Ok(counts)
+}
+
+/// Puts `item` at position `at` of the ring (0 = the next to write).
+fn park<T>(ring: &mut VecDeque<Option<T>>, at: usize, item: T) {
+    if ring.len() <= at {
+        ring.resize_with(at + 1, || None);
+    }
+    ring[at] = Some(item);
 }
 
 #[cfg(test)]

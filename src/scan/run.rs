@@ -7,6 +7,7 @@ use super::pipeline::{self, Item, Limits};
 use super::progress::{Progress, ProgressMode};
 use super::results_file::{Compression, Sink};
 use super::resume::{self, Resumed};
+use super::spill::Parking;
 use super::unscanned_row;
 use crate::dns::{DnsEngine, EngineConfig, Outcome};
 use crate::fetch::{BoxFuture, DnsFailure, FetchConfig, FetchOutcome, HostResolver, PolicyFetcher};
@@ -201,6 +202,10 @@ fn count_lines(path: &str) -> Option<u64> {
     Some(lines + u64::from(last != b'\n'))
 }
 
+/// Bytes of finished rows kept in memory while they wait for their turn; the rest wait in
+/// a spill file (see `spill`).
+const PARK_IN_MEMORY: usize = 4 << 20;
+
 /// Runs a scan to the end of its input, or until `stop` resolves.
 pub async fn run(
     config: ScanConfig,
@@ -316,15 +321,16 @@ pub async fn run(
         let _ = stop_tx.send(());
     });
     let mut renderer = RowRenderer::default();
+    let parking = Parking::new(dir, PARK_IN_MEMORY);
     let counts = pipeline::run(
         items,
         limits,
         scan,
         |row| {
             summary.add(&row);
-            renderer.render(&row)
+            parking.park(renderer.render(&row))
         },
-        |record| writer.write_rendered(&record),
+        |parked| writer.write_rendered(&parking.take(parked?)?),
         &mut progress,
         async {
             let _ = stop_rx.await;
@@ -334,12 +340,16 @@ pub async fn run(
     stop_watch.abort();
     progress.finish();
     let flushed = writer.into_inner().and_then(Sink::finish);
+    let compressed = config.compress != Compression::None;
     let counts = counts.with_context(|| {
         // Rows already in results.csv are kept; a resume truncates a half-written last row.
-        format!(
-            "scan stopped ({}; fix the cause, then rerun with --resume to continue)",
-            results.display()
-        )
+        // A compressed file cannot be continued (resume refuses it).
+        let next = if compressed {
+            "fix the cause, then scan again with --force (compressed runs cannot be resumed)"
+        } else {
+            "fix the cause, then rerun with --resume to continue"
+        };
+        format!("scan stopped ({}; {next})", results.display())
     })?;
     flushed.with_context(|| format!("writing {}", results.display()))?;
 
