@@ -142,6 +142,24 @@ print(f"   input_status: {inputs}  mean duration_ms {mean:.1f}  "
 with open(f"{out}/../mean-{name}", "w") as f: f.write(f"{mean}\n")
 EOF
   echo "   load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ -n "${COMPARE_TRUTH:-}" ] && [ "$input" != - ]; then
+    # The rows must equal what `lab truth` says for the same list (every column but duration_ms).
+    "$BIN" lab truth --input "$input" --profile realistic --https-ip 127.0.0.1 --out "$TMP/truth.csv"
+    python3 - "$out/results.csv" "$TMP/truth.csv" <<'EOF'
+import csv, sys
+got, want = (csv.reader(open(p, newline="")) for p in sys.argv[1:3])
+head = next(got); next(want); d = head.index("duration_ms")
+diff = rows = 0
+for g, w in zip(got, want):
+    rows += 1
+    if [c for i, c in enumerate(g) if i != d] != [c for i, c in enumerate(w) if i != d]:
+        diff += 1
+        if diff <= 5:
+            print("   differs:", g[1], [(head[i], g[i], w[i]) for i in range(len(w)) if i != d and g[i] != w[i]])
+print(f"   vs lab truth: {rows - diff} of {rows} rows equal on every column but duration_ms; {diff} differ")
+EOF
+    rm -f "$TMP/truth.csv"
+  fi
   rm -rf "$out"
 }
 
@@ -189,7 +207,7 @@ EOF
   echo "NSD answers after $(($(date +%s) - t0)) s"
   rm -f "$TMP/lab.zone"
   scan nsd-exact "$TMP/list.csv" "$NSD_PORT" --dedup exact
-  scan nsd-off "$TMP/list.csv" "$NSD_PORT" --dedup off
+  COMPARE_TRUTH=1 scan nsd-off "$TMP/list.csv" "$NSD_PORT" --dedup off
   kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
   stop_lab
   rm -f "$TMP/list.csv"
