@@ -192,3 +192,41 @@ async fn sigterm_stops_with_a_consistent_partial_run_and_prints_the_resume_comma
     std::fs::remove_dir_all(&out).unwrap();
     std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_on_a_compressed_run_says_how_to_start_again_not_to_resume() {
+    let lab = Lab::start(LabConfig::loopback(PROFILE, SEED)).unwrap();
+    let out = tmp_dir("sigterm-gz");
+    let ca = write_ca(&lab, &tmp_dir("sigterm-gz-ca"));
+    let mut child = scan_command(&lab, &ca, &sample(), &out)
+        .args(["--compress", "gzip"])
+        .spawn()
+        .unwrap();
+    // Compressed rows cannot be counted while written: wait for the first flushed block.
+    let start = Instant::now();
+    let gz = out.join("results.csv.gz");
+    while std::fs::metadata(&gz).map_or(0, |m| m.len()) < 4096 {
+        assert!(child.try_wait().unwrap().is_none(), "scan ended too early");
+        assert!(start.elapsed() < PATIENCE, "no compressed rows written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let stopped = finish(child).await;
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("cannot be continued") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("--resume"),
+        "resume refuses compressed runs: {stderr}"
+    );
+    lab.shutdown().await;
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
+}
