@@ -59,7 +59,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             engine,
             fetch,
             concurrency: args.concurrency,
-            window: args.concurrency * 16,
+            window: stsmap::scan::pipeline::window_for(args.concurrency),
             progress: ProgressMode::Auto,
             dedup: DedupMode::Exact,
             resume: false,

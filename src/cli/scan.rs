@@ -114,11 +114,7 @@ impl ScanArgs {
             engine: self.dns.to_config()?,
             fetch: self.fetch.fetch_config()?,
             concurrency: self.concurrency.max(1),
-            // The reorder window must cover what the other domains finish while one waits
-            // for its timeouts (DNS retries, then a policy fetch of up to --timeout): at a
-            // mean of ~100 ms per domain that is 100-200 domains per slot. Rows wait there
-            // as CSV bytes (~150 B each).
-            window: (self.concurrency * 128).max(65_536),
+            window: stsmap::scan::pipeline::window_for(self.concurrency),
             progress: if self.quiet {
                 ProgressMode::Quiet
             } else {

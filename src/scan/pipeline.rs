@@ -51,6 +51,14 @@ pub struct Limits {
     pub window: usize,
 }
 
+/// The reorder window for `concurrency` domains in flight: it must cover what the other
+/// domains finish while one waits for its timeouts (DNS retries, then a policy fetch of up
+/// to `--timeout`); at ~100 ms per domain that is 100-200 domains per slot. Waiting rows
+/// cost 24 B each in the ring, and their bytes past 4 MiB go to a spill file (`spill`).
+pub fn window_for(concurrency: usize) -> usize {
+    (concurrency.max(1) * 128).max(65_536)
+}
+
 /// What a pipeline run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counts {
