@@ -10,6 +10,7 @@
 # Needs: nsd, dnsperf, /usr/bin/time. Everything stays on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib-nsd.sh
 
 DOMAINS=${1:-300000}
 IN_FLIGHT=${2:-2000}
@@ -35,30 +36,7 @@ QUERIES=$(wc -l < "$WORK/queries.txt")
 
 "$BIN" lab zone --profile "$PROFILE" --seed "$SEED" --input "$WORK/domains.txt" --out "$WORK/root.zone"
 
-cat > "$WORK/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1@$PORT
-  port: $PORT
-  server-count: 1
-  username: ""
-  chroot: ""
-  zonesdir: "$WORK"
-  database: ""
-  zonelistfile: "$WORK/zone.list"
-  xfrdfile: "$WORK/xfrd.state"
-  xfrdir: "$WORK"
-  pidfile: "$WORK/nsd.pid"
-  logfile: "$WORK/nsd.log"
-  verbosity: 0
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-  do-ip6: no
-remote-control:
-  control-enable: no
-zone:
-  name: "."
-  zonefile: "root.zone"
-CONF
+nsd_conf "$WORK" "$PORT" "$WORK/root.zone" 1
 
 nsd -d -c "$WORK/nsd.conf" &
 NSD_PID=$!

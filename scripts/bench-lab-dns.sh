@@ -12,6 +12,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/lib-nsd.sh
 DOMAINS=10000
 SECONDS_PER_RUN=5
 ROUNDS=4
@@ -65,32 +66,7 @@ tr -d '\r' < "$TMP/list.csv" | awk -F, 'NF { d = tolower($NF); sub(/\.$/, "", d)
   > "$TMP/queries.txt"
 echo "$(wc -l < "$TMP/queries.txt") queries in the file"
 
-cat > "$TMP/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.1@$NSD_PORT
-  port: $NSD_PORT
-  do-ip6: no
-  username: ""
-  chroot: ""
-  zonesdir: "$TMP"
-  database: ""
-  zonelistfile: "$TMP/zone.list"
-  xfrdfile: "$TMP/xfrd.state"
-  xfrdir: "$TMP"
-  pidfile: "$TMP/nsd.pid"
-  logfile: "$TMP/nsd.log"
-  server-count: $THREADS
-  reuseport: yes
-  verbosity: 0
-  hide-version: yes
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "."
-  zonefile: "$TMP/lab.zone"
-EOF
+nsd_conf "$TMP" "$NSD_PORT" "$TMP/lab.zone" "$THREADS"
 
 echo "== start NSD on 127.0.0.1:$NSD_PORT and the lab on 127.0.0.1:$LAB_PORT ($THREADS each)"
 nsd -d -c "$TMP/nsd.conf" &

@@ -19,6 +19,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/lib-nsd.sh
 PARTS=nsd,flat,latency
 N=1000000
 M=10000000
@@ -174,32 +175,7 @@ if has nsd; then
   start_lab
   "$BIN" lab zone --input "$TMP/list.csv" --profile realistic --https-ip 127.0.0.1 --out "$TMP/lab.zone"
   ls -l "$TMP/lab.zone" | awk '{ printf "zone file %.0f MB\n", $5 / 1e6 }'
-  cat > "$TMP/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.1@$NSD_PORT
-  port: $NSD_PORT
-  do-ip6: no
-  username: ""
-  chroot: ""
-  zonesdir: "$TMP"
-  database: ""
-  zonelistfile: "$TMP/zone.list"
-  xfrdfile: "$TMP/xfrd.state"
-  xfrdir: "$TMP"
-  pidfile: "$TMP/nsd.pid"
-  logfile: "$TMP/nsd.log"
-  server-count: 2
-  reuseport: yes
-  verbosity: 0
-  hide-version: yes
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "."
-  zonefile: "$TMP/lab.zone"
-EOF
+  nsd_conf "$TMP" "$NSD_PORT" "$TMP/lab.zone" 2
   t0=$(date +%s)
   nsd -d -c "$TMP/nsd.conf" &
   PIDS+=($!)
