@@ -20,3 +20,4 @@ pub mod scan;
 pub mod shard;
 pub mod sts_record;
 pub mod tlsrpt;
+mod udp_batch;

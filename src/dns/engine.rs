@@ -25,13 +25,13 @@ use tokio::task::JoinHandle;
 
 use super::health::{Availability, Health, HealthConfig};
 use super::limits::ResolverLimits;
-use super::mmsg::{RecvBatch, BATCH};
 use super::query::{
     message_id, parse_reply, reply_matches, Malformed, Outcome, Parsed, Qtype, Question, Records,
 };
 use super::resolvers::{self, ResolverError};
 use super::send::{Outbox, Outgoing, Sender};
 use super::stats::{bump, read_rcvbuf_errors, Counters, ResolverCounters, StatsSnapshot};
+use crate::udp_batch::{RecvBatch, BATCH};
 
 /// How the engine behaves. `EngineConfig::new(resolvers)` gives the defaults.
 #[derive(Debug, Clone)]
@@ -260,14 +260,19 @@ async fn sweep_loop(slot: Arc<Slot>, every: Duration) {
 /// Reads replies on one socket, a batch per system call, and hands each matched one, decoded,
 /// to its waiting query. The in-flight table is locked once per batch, not once per reply.
 async fn receive_loop(slot: Arc<Slot>, counters: Arc<Counters>) {
-    let mut batch = RecvBatch::new();
+    // Room for the largest UDP payload there is, so a server that ignores the advertised
+    // EDNS size (1232) and sends hundreds of records still arrives whole.
+    let mut batch = RecvBatch::new(65_536);
     let mut matched: Vec<(oneshot::Sender<Parsed>, Parsed)> = Vec::with_capacity(BATCH);
     let fd = slot.socket.as_raw_fd();
     loop {
         if slot.socket.readable().await.is_err() {
             continue;
         }
-        let n = match slot.socket.try_io(Interest::READABLE, || batch.recv(fd)) {
+        let n = match slot
+            .socket
+            .try_io(Interest::READABLE, || batch.recv(fd, libc::MSG_DONTWAIT))
+        {
             Ok(n) => n,
             Err(_) => continue, // WouldBlock: readiness cleared, wait again
         };

@@ -12,7 +12,6 @@
 pub mod engine;
 pub mod health;
 pub mod limits;
-mod mmsg;
 pub mod query;
 pub mod resolvers;
 mod send;

@@ -1,5 +1,6 @@
-//! Batched receive for the engine's UDP sockets: one `recvmmsg` takes up to [`BATCH`] replies
-//! (Linux), so a burst of replies costs one system call instead of one each.
+//! Batched UDP receive, shared by the DNS engine (replies) and the lab's DNS server (queries):
+//! one `recvmmsg` takes up to [`BATCH`] datagrams (Linux), so a burst costs one system call
+//! instead of one each.
 //!
 //! The buffers and headers are allocated once per socket; the kernel writes into them through
 //! raw pointers that stay valid because the boxed slices never move.
@@ -12,13 +13,12 @@ use std::ptr::null_mut;
 
 /// Datagrams taken per `recvmmsg`.
 pub const BATCH: usize = 32;
-/// Room for one reply: the largest UDP payload there is, so a server that ignores the
-/// advertised EDNS size (1232) and sends hundreds of records still arrives whole. The
-/// buffers are zeroed allocations: pages a reply never reaches stay unmapped.
-const SLOT: usize = 65_536;
 
 /// Receive state of one socket.
 pub struct RecvBatch {
+    /// Room for one datagram; a longer one is flagged truncated and not returned. The
+    /// buffers are zeroed allocations: pages a datagram never reaches stay unmapped.
+    slot: usize,
     buf: Box<[u8]>,
     names: Box<[libc::sockaddr_storage]>,
     iov: Box<[libc::iovec]>,
@@ -28,20 +28,15 @@ pub struct RecvBatch {
 // SAFETY: the raw pointers only point into the struct's own boxed slices.
 unsafe impl Send for RecvBatch {}
 
-impl Default for RecvBatch {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl RecvBatch {
-    /// Buffers for [`BATCH`] datagrams of up to 4 KiB.
-    pub fn new() -> RecvBatch {
+    /// Buffers for [`BATCH`] datagrams of up to `slot` bytes each.
+    pub fn new(slot: usize) -> RecvBatch {
         // SAFETY: plain C structs for which all-zero bytes are a valid value.
         let zero_name = || unsafe { zeroed::<libc::sockaddr_storage>() };
         let zero_hdr = || unsafe { zeroed::<libc::mmsghdr>() };
         let mut b = RecvBatch {
-            buf: vec![0u8; BATCH * SLOT].into_boxed_slice(),
+            slot,
+            buf: vec![0u8; BATCH * slot].into_boxed_slice(),
             names: (0..BATCH).map(|_| zero_name()).collect(),
             iov: (0..BATCH)
                 .map(|_| libc::iovec {
@@ -52,8 +47,8 @@ impl RecvBatch {
             hdr: (0..BATCH).map(|_| zero_hdr()).collect(),
         };
         for i in 0..BATCH {
-            b.iov[i].iov_base = b.buf[i * SLOT..].as_mut_ptr().cast();
-            b.iov[i].iov_len = SLOT;
+            b.iov[i].iov_base = b.buf[i * slot..].as_mut_ptr().cast();
+            b.iov[i].iov_len = slot;
             let h = &mut b.hdr[i].msg_hdr;
             h.msg_name = (&mut b.names[i] as *mut libc::sockaddr_storage).cast();
             h.msg_iov = &mut b.iov[i];
@@ -62,8 +57,10 @@ impl RecvBatch {
         b
     }
 
-    /// Takes up to [`BATCH`] queued datagrams without blocking (WouldBlock when none).
-    pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
+    /// Takes up to [`BATCH`] queued datagrams; `flags` say how to wait: `MSG_DONTWAIT`
+    /// (WouldBlock when none) or `MSG_WAITFORONE` (block for the first, up to the socket's
+    /// read timeout).
+    pub fn recv(&mut self, fd: RawFd, flags: libc::c_int) -> io::Result<usize> {
         for h in self.hdr.iter_mut() {
             h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             h.msg_hdr.msg_flags = 0;
@@ -75,7 +72,7 @@ impl RecvBatch {
                 fd,
                 self.hdr.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_DONTWAIT,
+                flags,
                 null_mut(),
             )
         };
@@ -85,15 +82,23 @@ impl RecvBatch {
         Ok(n as usize)
     }
 
+    /// Datagram `i` of the last receive, None if it did not fit its slot.
+    pub fn datagram(&self, i: usize) -> Option<&[u8]> {
+        let h = &self.hdr[i];
+        (h.msg_hdr.msg_flags & libc::MSG_TRUNC == 0)
+            .then(|| &self.buf[i * self.slot..i * self.slot + h.msg_len as usize])
+    }
+
     /// Datagram `i` of the last receive and its sender; None if it did not fit its slot or
     /// came from an address family other than IPv4/IPv6.
     pub fn get(&self, i: usize) -> Option<(&[u8], SocketAddr)> {
-        let h = &self.hdr[i];
-        if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
-            return None;
-        }
-        let data = &self.buf[i * SLOT..i * SLOT + h.msg_len as usize];
-        Some((data, sockaddr(&self.names[i])?))
+        Some((self.datagram(i)?, sockaddr(&self.names[i])?))
+    }
+
+    /// The raw sender address of datagram `i` and its length, for replying with `sendmmsg`
+    /// (valid until the next receive).
+    pub fn raw_sender(&mut self, i: usize) -> (*mut libc::sockaddr_storage, libc::socklen_t) {
+        (&mut self.names[i], self.hdr[i].msg_hdr.msg_namelen)
     }
 }
 
@@ -134,9 +139,11 @@ mod tests {
         let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         rx.set_nonblocking(true).unwrap();
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let mut b = RecvBatch::new();
+        let mut b = RecvBatch::new(4096);
         assert_eq!(
-            b.recv(rx.as_raw_fd()).unwrap_err().kind(),
+            b.recv(rx.as_raw_fd(), libc::MSG_DONTWAIT)
+                .unwrap_err()
+                .kind(),
             io::ErrorKind::WouldBlock
         );
         for msg in [&b"one"[..], b"two", b"three"] {
@@ -145,7 +152,7 @@ mod tests {
         let mut got = Vec::new();
         // Loopback delivery is synchronous, but read until all three are in, bounded.
         for _ in 0..100 {
-            if let Ok(n) = b.recv(rx.as_raw_fd()) {
+            if let Ok(n) = b.recv(rx.as_raw_fd(), libc::MSG_DONTWAIT) {
                 for i in 0..n {
                     let (data, from) = b.get(i).unwrap();
                     assert_eq!(from, tx.local_addr().unwrap());
