@@ -105,18 +105,23 @@ read -r -a scan_args <<<"${STSMAP_SCAN_ARGS:-}"
 input="${STSMAP_INPUT:-}"
 if [[ "${STSMAP_LAB:-0}" == 1 ]]; then
   seed="${STSMAP_LAB_SEED:-1}"
-  port=$((20000 + RANDOM % 20000))
   ca="$base/lab-ca.pem"
-  rm -f "$ca"
+  lab_out="$base/lab.out"
+  rm -f "$ca" "$lab_out"
   input="$base/lab-input.csv"
   head -n "${STSMAP_LAB_LINES:-2000}" "$repo/data/sample.csv" >"$input"
-  say "lab mode: seed $seed, DNS 127.0.0.1:$port, HTTPS 127.0.0.1:$((port + 1))"
-  "$bin" lab serve --dns "127.0.0.1:$port" --https "127.0.0.1:$((port + 1))" --ca-out "$ca" \
-    --seed "$seed" >>"$log" 2>&1 &
+  # Free ports picked by the kernel; the lab prints where it listens and writes the CA last.
+  "$bin" lab serve --dns 127.0.0.1:0 --https 127.0.0.1:0 --ca-out "$ca" --seed "$seed" \
+    >"$lab_out" 2>>"$log" &
   lab_pid=$!
   for _ in $(seq 100); do [[ -s "$ca" ]] && break; sleep 0.1; done
   [[ -s "$ca" ]] || fail "the lab did not start (see $log)"
-  scan_args+=(--resolver "127.0.0.1:$port" --https-port "$((port + 1))" --ca-file "$ca" --timeout 5)
+  port=$(sed -n 's/^dns listening on udp+tcp 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$lab_out")
+  https_port=$(sed -n 's/^https listening on tcp 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$lab_out")
+  [[ -n "$port" && -n "$https_port" ]] || fail "the lab did not say where it listens (see $lab_out)"
+  cat "$lab_out" >>"$log"
+  say "lab mode: seed $seed, DNS 127.0.0.1:$port, HTTPS 127.0.0.1:$https_port"
+  scan_args+=(--resolver "127.0.0.1:$port" --https-port "$https_port" --ca-file "$ca" --timeout 5)
 fi
 [[ -n "$input" ]] || fail "STSMAP_INPUT is not set"
 [[ -r "$input" ]] || fail "cannot read the input $input"
@@ -153,7 +158,8 @@ if ((${#nights[@]} > keep)); then
   for old in "${nights[@]:0:${#nights[@]}-keep}"; do
     say "pruning night $old"
     rm -rf -- "${base:?}/nights/$old" "$base/logs/$old.log"
-    rm -rf -- "$base/diffs/"*"_$old"
+    # Diffs that name the pruned night on either side go with it.
+    rm -rf -- "$base/diffs/${old}_"* "$base/diffs/"*"_$old"
   done
 fi
 

@@ -4,6 +4,7 @@ mod lab_dns;
 mod lab_https;
 mod lab_world;
 mod nightly;
+mod nightly_script;
 mod parsers;
 mod reliab_dirty;
 mod reliab_faults;

@@ -220,10 +220,6 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
                 IpAddr::V4(v4) => addrs.https_v4 = v4,
                 IpAddr::V6(v6) => addrs.https_v6 = Some(v6),
             }
-            if let Some(path) = &a.ca_out {
-                std::fs::write(path, server.ca_pem())
-                    .with_context(|| format!("writing {}", path.display()))?;
-            }
             println!("https listening on tcp {}", server.local_addr());
             Some(server)
         }
@@ -235,7 +231,10 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     .with_context(|| format!("binding {}", a.dns))?;
     println!("dns listening on udp+tcp {}", server.addr());
-    if let Some(path) = &a.ca_out {
+    // Written last, and whole (temporary file, then rename): scripts take the CA file's
+    // appearance as the sign that both servers listen.
+    if let (Some(path), Some(h)) = (&a.ca_out, &https) {
+        write_ca(path, h.ca_pem()).with_context(|| format!("writing {}", path.display()))?;
         println!("lab CA certificate written to {}", path.display());
     }
     io::stdout().flush()?;
@@ -251,4 +250,13 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
         rt.block_on(h.shutdown());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the CA certificate beside `path` and renames it into place, so a reader never sees
+/// a half-written file.
+fn write_ca(path: &std::path::Path, pem: &str) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, pem)?;
+    std::fs::rename(&tmp, path)
 }
