@@ -9,7 +9,7 @@ use stsmap::lab::dns_server::DnsServer;
 use stsmap::lab::faults::FaultConfig;
 use stsmap::lab::world::{LabAddrs, Profile, World};
 use stsmap::lab::{Lab, LabConfig};
-use stsmap::row::DURATION_COLUMN;
+use stsmap::row::{classify, ResultRow, DURATION_COLUMN};
 
 /// Cells that say "the answer is unknown" rather than give one.
 const FAILED: &[&str] = &["timeout", "servfail", "error", "dns_error", "refused"];
@@ -35,8 +35,28 @@ fn policy_host_lookup_failed(got: &csv::StringRecord, want: &csv::StringRecord) 
         && got[POLICY_ERROR] != want[POLICY_ERROR]
 }
 
+/// The classification column must follow from the row's own statuses (docs/results.md): a
+/// failed lookup may change the class only the way the rule says.
+fn classification_follows_the_statuses(got: &csv::StringRecord) -> Result<(), String> {
+    let row = ResultRow::from_cells(&got.iter().collect::<Vec<_>>())?;
+    let (Some(mx), Some(sts), Some(policy)) =
+        (row.mx_status, row.sts_record_status, row.policy_status)
+    else {
+        return Err("a scanned row without its statuses".into());
+    };
+    let rule = classify(mx, sts, policy, row.policy_mode);
+    if row.classification != Some(rule) {
+        return Err(format!(
+            "classification {:?}, but its statuses give {rule:?}",
+            row.classification
+        ));
+    }
+    Ok(())
+}
+
 /// Why `got` differs from `want`, if that is acceptable (a failed lookup), else an error.
 pub fn judge(got: &csv::StringRecord, want: &csv::StringRecord) -> Result<(), String> {
+    classification_follows_the_statuses(got)?;
     let failed = GROUPS
         .iter()
         .filter(|(s, _)| FAILED.contains(&&got[*s]) && got[*s] != want[*s])
@@ -163,8 +183,25 @@ async fn lossy_servfailing_and_dying_resolvers_agree_with_truth_on_999_per_mille
 fn judge_accepts_a_failed_policy_host_lookup_and_rejects_a_wrong_answer() {
     let row = |status: &str, error: &str| {
         let mut cells = vec![""; 25];
-        cells[POLICY_STATUS] = status;
+        cells[..9].copy_from_slice(&[
+            "1",
+            "example.com",
+            "ok",
+            "ok",
+            "mx.example.com",
+            "valid",
+            "v=STSv1; id=1",
+            "1",
+            status,
+        ]);
         cells[POLICY_ERROR] = error;
+        cells[18] = "absent";
+        cells[20] = "broken";
+        if status == "valid" {
+            cells[12] = "enforce";
+            cells[20] = "enforce";
+        }
+        cells[21] = "5";
         csv::StringRecord::from(cells)
     };
     let truth = row("dns_error", "nxdomain");
@@ -173,4 +210,12 @@ fn judge_accepts_a_failed_policy_host_lookup_and_rejects_a_wrong_answer() {
     assert!(judge(&row("dns_error", "no_address"), &truth).is_err());
     assert!(judge(&row("valid", ""), &truth).is_err());
     assert!(judge(&row("timeout", ""), &row("valid", "")).is_ok());
+    // A class that does not follow from the row's statuses is a wrong value.
+    let mut wrong_class = row("timeout", "")
+        .iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    wrong_class[20] = "enforce".into();
+    let wrong_class = csv::StringRecord::from(wrong_class);
+    assert!(judge(&wrong_class, &row("valid", "")).is_err());
 }
