@@ -6,6 +6,8 @@
 //! produce these rows, so an end-to-end test compares them column by column.
 //! Columns are documented for users in docs/results.md.
 
+use crate::sts_record::StsRecord;
+use crate::tlsrpt::TlsRptRecord;
 use std::fmt;
 
 /// The contract columns, in order. Extra columns may only be appended.
@@ -247,6 +249,58 @@ impl ResultRow {
     }
 }
 
+impl ResultRow {
+    /// Fills the `_mta-sts` record cells from the parser's verdict on an answer set and returns
+    /// the status it gives. The scan and `lab truth` both write the record cells through here.
+    pub fn set_sts_record(&mut self, verdict: StsRecord) -> RecordStatus {
+        let status = match verdict {
+            StsRecord::Valid { id, text, .. } => {
+                self.sts_record = text;
+                self.sts_id = id;
+                RecordStatus::Valid
+            }
+            StsRecord::Absent => RecordStatus::Absent,
+            StsRecord::Multiple { texts } => {
+                self.sts_record_error = multiple_error(texts.len(), "v=STSv1");
+                self.sts_record = texts.join(" | ");
+                RecordStatus::Multiple
+            }
+            StsRecord::Invalid { reason, text } => {
+                self.sts_record = text;
+                self.sts_record_error = reason;
+                RecordStatus::Invalid
+            }
+        };
+        self.sts_record_status = Some(status);
+        status
+    }
+
+    /// Fills the TLS-RPT cells from the parser's verdict on an answer set and returns the status.
+    pub fn set_tlsrpt_record(&mut self, verdict: TlsRptRecord) -> RecordStatus {
+        let status = match verdict {
+            TlsRptRecord::Valid { rua, .. } => {
+                self.tlsrpt_rua = rua;
+                RecordStatus::Valid
+            }
+            TlsRptRecord::Absent => RecordStatus::Absent,
+            TlsRptRecord::Multiple { texts } => {
+                self.tlsrpt_error = multiple_error(texts.len(), "v=TLSRPTv1");
+                RecordStatus::Multiple
+            }
+            TlsRptRecord::Invalid { reason, .. } => {
+                self.tlsrpt_error = reason;
+                RecordStatus::Invalid
+            }
+        };
+        self.tlsrpt_status = Some(status);
+        status
+    }
+}
+
+fn multiple_error(n: usize, tag: &str) -> String {
+    format!("{n} records start with {tag}")
+}
+
 fn parse_opt<T>(
     cell: &str,
     parse: impl Fn(&str) -> Option<T>,
@@ -349,6 +403,51 @@ pub fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/results.md: a multiple record set keeps every text, `|`-joined, and says how many.
+    #[test]
+    fn record_cells_of_a_multiple_and_an_invalid_sts_answer() {
+        let records = [b"v=STSv1; id=1".to_vec(), b"v=STSv1; id=2".to_vec()];
+        let mut row = ResultRow::default();
+        let verdict = crate::sts_record::parse_answer(&records);
+        assert_eq!(row.set_sts_record(verdict), RecordStatus::Multiple);
+        assert_eq!(row.sts_record_status, Some(RecordStatus::Multiple));
+        assert_eq!(row.sts_record, "v=STSv1; id=1 | v=STSv1; id=2");
+        assert_eq!(row.sts_record_error, "2 records start with v=STSv1");
+        assert_eq!(row.sts_id, "");
+
+        let mut row = ResultRow::default();
+        let verdict = crate::sts_record::parse_answer(&[b"v=STSv1; id=not-alnum!".to_vec()]);
+        assert_eq!(row.set_sts_record(verdict), RecordStatus::Invalid);
+        assert_eq!(row.sts_record, "v=STSv1; id=not-alnum!");
+        assert!(!row.sts_record_error.is_empty());
+    }
+
+    /// A valid TLS-RPT record fills `tlsrpt_rua`; two fill the error and no URI.
+    #[test]
+    fn record_cells_of_valid_and_multiple_tlsrpt_answers() {
+        let mut row = ResultRow::default();
+        let one = [b"v=TLSRPTv1; rua=mailto:a@example.com,https://r.example.com/x".to_vec()];
+        assert_eq!(
+            row.set_tlsrpt_record(crate::tlsrpt::parse_answer(&one)),
+            RecordStatus::Valid
+        );
+        assert_eq!(
+            row.tlsrpt_rua,
+            ["mailto:a@example.com", "https://r.example.com/x"]
+        );
+        let mut row = ResultRow::default();
+        let two = [
+            one[0].clone(),
+            b"v=TLSRPTv1; rua=mailto:b@example.com".to_vec(),
+        ];
+        assert_eq!(
+            row.set_tlsrpt_record(crate::tlsrpt::parse_answer(&two)),
+            RecordStatus::Multiple
+        );
+        assert!(row.tlsrpt_rua.is_empty());
+        assert_eq!(row.tlsrpt_error, "2 records start with v=TLSRPTv1");
+    }
 
     #[test]
     fn cells_follow_the_column_order() {

@@ -84,25 +84,7 @@ impl World {
         } else {
             sts_record::parse_answer(&c.txt_joined())
         };
-        let status = match verdict {
-            StsRecord::Valid { id, text, .. } => {
-                row.sts_record = text;
-                row.sts_id = id;
-                RecordStatus::Valid
-            }
-            StsRecord::Absent => RecordStatus::Absent,
-            StsRecord::Multiple { texts } => {
-                row.sts_record_error = format!("{} records start with v=STSv1", texts.len());
-                row.sts_record = texts.join(" | ");
-                RecordStatus::Multiple
-            }
-            StsRecord::Invalid { reason, text } => {
-                row.sts_record = text;
-                row.sts_record_error = reason;
-                RecordStatus::Invalid
-            }
-        };
-        row.sts_record_status = Some(status);
+        row.set_sts_record(verdict);
     }
 
     fn truth_tlsrpt(&self, domain: &str, row: &mut ResultRow) {
@@ -112,22 +94,7 @@ impl World {
         } else {
             tlsrpt::parse_answer(&c.txt_joined())
         };
-        let status = match verdict {
-            TlsRptRecord::Valid { rua, .. } => {
-                row.tlsrpt_rua = rua;
-                RecordStatus::Valid
-            }
-            TlsRptRecord::Absent => RecordStatus::Absent,
-            TlsRptRecord::Multiple { texts } => {
-                row.tlsrpt_error = format!("{} records start with v=TLSRPTv1", texts.len());
-                RecordStatus::Multiple
-            }
-            TlsRptRecord::Invalid { reason, .. } => {
-                row.tlsrpt_error = reason;
-                RecordStatus::Invalid
-            }
-        };
-        row.tlsrpt_status = Some(status);
+        row.set_tlsrpt_record(verdict);
     }
 
     fn truth_policy(&self, domain: &str, row: &mut ResultRow) {

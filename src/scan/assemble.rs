@@ -7,8 +7,8 @@
 use crate::mx::{self, MxAnswer};
 use crate::policy;
 use crate::row::{classify, InputStatus, MxStatus, PolicyStatus, RecordStatus, ResultRow};
-use crate::sts_record::{self, StsRecord};
-use crate::tlsrpt::{self, TlsRptRecord};
+use crate::sts_record;
+use crate::tlsrpt;
 
 /// The outcome of one DNS lookup: the engine's own type, so the row sees exactly
 /// what the engine decided (NXDOMAIN and NODATA are answers; the rest failures).
@@ -102,56 +102,24 @@ fn txt_failure<T>(dns: &Dns<T>) -> Option<RecordStatus> {
     }
 }
 
-fn multiple_error(n: usize, tag: &str) -> String {
-    format!("{n} records start with {tag}")
-}
-
 fn sts_cells(sts: &Dns<Vec<Vec<u8>>>, row: &mut ResultRow) -> RecordStatus {
-    let status = match sts {
-        Dns::Answer(records) => match sts_record::parse_answer(records) {
-            StsRecord::Valid { id, text, .. } => {
-                row.sts_record = text;
-                row.sts_id = id;
-                RecordStatus::Valid
-            }
-            StsRecord::Absent => RecordStatus::Absent,
-            StsRecord::Multiple { texts } => {
-                row.sts_record_error = multiple_error(texts.len(), "v=STSv1");
-                row.sts_record = texts.join(" | ");
-                RecordStatus::Multiple
-            }
-            StsRecord::Invalid { reason, text } => {
-                row.sts_record = text;
-                row.sts_record_error = reason;
-                RecordStatus::Invalid
-            }
-        },
-        other => txt_failure(other).unwrap_or(RecordStatus::Error),
-    };
-    row.sts_record_status = Some(status);
-    status
+    match sts {
+        Dns::Answer(records) => row.set_sts_record(sts_record::parse_answer(records)),
+        other => {
+            let status = txt_failure(other).unwrap_or(RecordStatus::Error);
+            row.sts_record_status = Some(status);
+            status
+        }
+    }
 }
 
 fn tlsrpt_cells(tls: &Dns<Vec<Vec<u8>>>, row: &mut ResultRow) {
-    let status = match tls {
-        Dns::Answer(records) => match tlsrpt::parse_answer(records) {
-            TlsRptRecord::Valid { rua, .. } => {
-                row.tlsrpt_rua = rua;
-                RecordStatus::Valid
-            }
-            TlsRptRecord::Absent => RecordStatus::Absent,
-            TlsRptRecord::Multiple { texts } => {
-                row.tlsrpt_error = multiple_error(texts.len(), "v=TLSRPTv1");
-                RecordStatus::Multiple
-            }
-            TlsRptRecord::Invalid { reason, .. } => {
-                row.tlsrpt_error = reason;
-                RecordStatus::Invalid
-            }
-        },
-        other => txt_failure(other).unwrap_or(RecordStatus::Error),
-    };
-    row.tlsrpt_status = Some(status);
+    match tls {
+        Dns::Answer(records) => {
+            row.set_tlsrpt_record(tlsrpt::parse_answer(records));
+        }
+        other => row.tlsrpt_status = Some(txt_failure(other).unwrap_or(RecordStatus::Error)),
+    }
 }
 
 fn codes(problems: &[policy::Problem]) -> Vec<String> {
