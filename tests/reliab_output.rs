@@ -2,8 +2,8 @@
 //! `--resume` completes correctly; a read-only run directory is refused plainly. Both need a
 //! small tmpfs (root or CAP_SYS_ADMIN); without one the tests say so and do not run.
 
-use crate::reliab_resume::{finish, scan_command, write_ca};
-use crate::scan_lab::{differences, records, sample, tmp_dir, truth_csv};
+use crate::reliab_resume::{finish, resume, scan_command, write_ca};
+use crate::scan_lab::{assert_results_equal_truth, sample, tmp_dir};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use stsmap::lab::world::{Profile, World};
@@ -77,22 +77,13 @@ async fn disk_full_stops_the_run_with_a_clear_message_and_resume_completes_it() 
     );
 
     fs.remount("size=20m");
-    let resumed = finish(
-        scan_command(&lab, &ca, &input, &out)
-            .arg("--resume")
-            .spawn()
-            .unwrap(),
-    )
-    .await;
+    let resumed = resume(&lab, &ca, &input, &out).await;
     assert!(
         resumed.status.success(),
         "{}",
         String::from_utf8_lossy(&resumed.stderr)
     );
-    let got = records(&std::fs::read(out.join("results.csv")).unwrap());
-    let want = records(&truth_csv(&World::new(profile, seed), &input));
-    let diffs = differences(&got, &want);
-    assert!(diffs.is_empty(), "{:#?}", &diffs[..diffs.len().min(15)]);
+    assert_results_equal_truth(&out, &World::new(profile, seed), &input);
     lab.shutdown().await;
     std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
 }

@@ -2,7 +2,7 @@
 //! uninterrupted run (the lab truth, which `scan_lab` proves an uninterrupted scan equals), each
 //! input line exactly once; SIGTERM stops with a consistent partial run and the resume command.
 
-use crate::scan_lab::{differences, records, sample, tmp_dir, truth_csv};
+use crate::scan_lab::{assert_results_equal_truth, records, sample, tmp_dir};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -77,15 +77,34 @@ pub async fn finish(mut child: Child) -> Output {
 }
 
 fn assert_equals_truth(out: &Path, input: &str) {
-    let got = records(&std::fs::read(out.join("results.csv")).unwrap());
-    let want = records(&truth_csv(&World::new(PROFILE, SEED), input));
-    let diffs = differences(&got, &want);
-    assert!(
-        diffs.is_empty(),
-        "{} differences, first: {:#?}",
-        diffs.len(),
-        &diffs[..diffs.len().min(15)]
-    );
+    assert_results_equal_truth(out, &World::new(PROFILE, SEED), input);
+}
+
+/// `stsmap scan ... --resume` into `out`, run to its end.
+pub async fn resume(lab: &Lab, ca: &Path, input: &str, out: &Path) -> Output {
+    finish(
+        scan_command(lab, ca, input, out)
+            .arg("--resume")
+            .spawn()
+            .unwrap(),
+    )
+    .await
+}
+
+/// Sends SIGTERM to the child, as systemd or Ctrl-C would.
+fn sigterm(child: &Child) {
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+}
+
+/// Stops the lab and removes the run and CA directories a test made.
+async fn clean_up(lab: Lab, out: &Path, ca: &Path) {
+    lab.shutdown().await;
+    std::fs::remove_dir_all(out).unwrap();
+    std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
 }
 
 fn json(path: PathBuf) -> serde_json::Value {
@@ -114,13 +133,7 @@ async fn kill_9_twice_then_resume_equals_an_uninterrupted_run_and_a_finished_run
     second.kill().unwrap();
     second.wait().unwrap();
 
-    let third = finish(
-        scan_command(&lab, &ca, &input, &out)
-            .arg("--resume")
-            .spawn()
-            .unwrap(),
-    )
-    .await;
+    let third = resume(&lab, &ca, &input, &out).await;
     assert!(
         third.status.success(),
         "{}",
@@ -137,21 +150,13 @@ async fn kill_9_twice_then_resume_equals_an_uninterrupted_run_and_a_finished_run
 
     // A finished run is not scanned again: the results are untouched.
     let before = std::fs::read(out.join("results.csv")).unwrap();
-    let again = finish(
-        scan_command(&lab, &ca, &input, &out)
-            .arg("--resume")
-            .spawn()
-            .unwrap(),
-    )
-    .await;
+    let again = resume(&lab, &ca, &input, &out).await;
     assert_eq!(std::fs::read(out.join("results.csv")).unwrap(), before);
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("finished"),
         "{again:?}"
     );
-    lab.shutdown().await;
-    std::fs::remove_dir_all(&out).unwrap();
-    std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
+    clean_up(lab, &out, &ca).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,11 +167,7 @@ async fn sigterm_stops_with_a_consistent_partial_run_and_prints_the_resume_comma
     let input = sample();
     let mut child = scan_command(&lab, &ca, &input, &out).spawn().unwrap();
     wait_for_rows(&mut child, &out, 1000).await;
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
+    sigterm(&child);
     let stopped = finish(child).await;
     let stderr = String::from_utf8_lossy(&stopped.stderr);
     assert_eq!(stopped.status.code(), Some(130), "{stderr}");
@@ -179,18 +180,10 @@ async fn sigterm_stops_with_a_consistent_partial_run_and_prints_the_resume_comma
     assert!(rows < 20_000, "stopped partway: {rows} rows");
     assert_eq!(json(out.join("summary.json"))["domains"], rows as u64);
 
-    let resumed = finish(
-        scan_command(&lab, &ca, &input, &out)
-            .arg("--resume")
-            .spawn()
-            .unwrap(),
-    )
-    .await;
+    let resumed = resume(&lab, &ca, &input, &out).await;
     assert!(resumed.status.success());
     assert_equals_truth(&out, &input);
-    lab.shutdown().await;
-    std::fs::remove_dir_all(&out).unwrap();
-    std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
+    clean_up(lab, &out, &ca).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,11 +203,7 @@ async fn sigterm_on_a_compressed_run_says_how_to_start_again_not_to_resume() {
         assert!(start.elapsed() < PATIENCE, "no compressed rows written");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
+    sigterm(&child);
     let stopped = finish(child).await;
     let stderr = String::from_utf8_lossy(&stopped.stderr);
     assert_eq!(stopped.status.code(), Some(130), "{stderr}");
@@ -226,7 +215,5 @@ async fn sigterm_on_a_compressed_run_says_how_to_start_again_not_to_resume() {
         !stderr.contains("--resume"),
         "resume refuses compressed runs: {stderr}"
     );
-    lab.shutdown().await;
-    std::fs::remove_dir_all(&out).unwrap();
-    std::fs::remove_dir_all(ca.parent().unwrap()).unwrap();
+    clean_up(lab, &out, &ca).await;
 }

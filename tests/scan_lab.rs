@@ -104,6 +104,21 @@ pub fn differences(got: &[csv::StringRecord], want: &[csv::StringRecord]) -> Vec
     diffs
 }
 
+/// Asserts that `out/results.csv` equals `lab truth` of `world` for `input` on every contract
+/// column (the first differences in the message); returns the number of rows.
+pub fn assert_results_equal_truth(out: &Path, world: &World, input: &str) -> usize {
+    let got = records(&std::fs::read(out.join("results.csv")).unwrap());
+    let want = records(&truth_csv(world, input));
+    let diffs = differences(&got, &want);
+    assert!(
+        diffs.is_empty(),
+        "{} differences, first: {:#?}",
+        diffs.len(),
+        &diffs[..diffs.len().min(15)]
+    );
+    want.len()
+}
+
 pub async fn scan(config: ScanConfig) -> ScanReport {
     stsmap::scan::run(config, std::future::pending())
         .await
@@ -115,17 +130,9 @@ async fn scan_equals_truth(profile: Profile, seed: u64, name: &str) {
     let out = tmp_dir(name);
     let report = scan(lab_config(&lab, &sample(), &out)).await;
     lab.shutdown().await;
-    let got = records(&std::fs::read(out.join("results.csv")).unwrap());
-    let want = records(&truth_csv(&World::new(profile, seed), &sample()));
-    assert!(want.len() >= 20_000, "the sample has {} rows", want.len());
-    let diffs = differences(&got, &want);
-    assert!(
-        diffs.is_empty(),
-        "{} differences, first: {:#?}",
-        diffs.len(),
-        &diffs[..diffs.len().min(15)]
-    );
-    assert_eq!(report.summary.domains, want.len() as u64);
+    let want = assert_results_equal_truth(&out, &World::new(profile, seed), &sample());
+    assert!(want >= 20_000, "the sample has {want} rows");
+    assert_eq!(report.summary.domains, want as u64);
     assert!(report.complete);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
