@@ -1,9 +1,12 @@
-//! The world in a network namespace the test creates, with `tc netem` loss and delay on it.
+//! The world across a veth link between two network namespaces the test creates, with `tc netem`
+//! loss and delay on the link.
 //!
-//! The lab serves loopback only (it refuses other binds), so the lab server and the scanner
-//! both run inside the namespace and netem shapes the namespace's own `lo`: every packet
-//! between them is delayed and some are lost, and nothing leaves the namespace. Needs root
-//! (or CAP_NET_ADMIN + CAP_SYS_ADMIN); otherwise the test says plainly that it did not run.
+//! The lab server runs in one namespace on the link's address (the lab binds non-loopback
+//! addresses only inside a namespace of its own), the scanner in the other, and every DNS query
+//! and policy fetch crosses the veth pair; nothing leaves the two namespaces, which are deleted
+//! after. Needs root (or CAP_NET_ADMIN + CAP_SYS_ADMIN); otherwise the test says plainly that it
+//! did not run. Where the kernel has no `sch_netem`, the lab server injects the loss and delay
+//! itself and the test says so.
 
 use crate::reliab_faults::failed_rows;
 use crate::scan_lab::{records, sample, tmp_dir, truth_csv};
@@ -75,55 +78,118 @@ fn wait_output(mut child: Child) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn wait_for_file(path: &Path) {
+/// Waits (bounded) for the lab to write its CA file; panics with the lab's stderr if it exits.
+fn wait_for_lab(lab: &mut Killed, ca: &Path, log: &Path) {
     let start = Instant::now();
-    while !path.exists() {
+    while !ca.exists() {
+        if let Some(status) = lab.0.try_wait().unwrap() {
+            panic!(
+                "lab serve exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
         assert!(
             start.elapsed() < PATIENCE,
             "{} never appeared",
-            path.display()
+            ca.display()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
+/// Packets that crossed `dev` into `ns` (from `/sys`, as the namespace sees it).
+fn rx_packets(ns: &Netns, dev: &str) -> u64 {
+    let out = ns
+        .exec(&[
+            "cat",
+            &format!("/sys/class/net/{dev}/statistics/rx_packets"),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
 #[test]
-fn scan_in_a_network_namespace_with_netem_loss_and_delay_agrees_with_truth() {
+fn lab_serve_refuses_a_non_loopback_address_in_the_host_namespace() {
+    if stsmap::lab::may_bind("192.0.2.1".parse().unwrap()) {
+        eprintln!("NOT RUN: this test process already runs in a network namespace of its own");
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_stsmap"))
+        .args(["lab", "serve", "--dns", "192.0.2.1:5353"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("only loopback") && stderr.contains("192.0.2.1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn scan_across_a_veth_link_with_netem_loss_and_delay_agrees_with_truth() {
     let name = format!("stsmap-test-{}", std::process::id());
-    let ns = match Netns::create(&name) {
-        Ok(ns) => ns,
+    let created = Netns::create(&format!("{name}-scan"))
+        .and_then(|scan| Ok((scan, Netns::create(&format!("{name}-lab"))?)));
+    let (scan_ns, lab_ns) = match created {
+        Ok(pair) => pair,
         Err(why) => {
             eprintln!("NOT RUN: netns test: cannot create a network namespace ({why}); needs root or CAP_NET_ADMIN");
             return;
         }
     };
-    ns.run(&["ip", "link", "set", "lo", "up"]);
-    // 20 ms ± 5 ms each way and 3% of packets lost, UDP and TCP alike.
-    let netem = ns
-        .exec(&[
-            "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "20ms", "5ms", "loss",
-            "3%",
+    // One veth pair, one end in each namespace (the names must be unique on the host).
+    let id = std::process::id() % 100_000;
+    let (scan_dev, lab_dev) = (format!("stss{id}"), format!("stsl{id}"));
+    let (scan_ip, lab_ip) = ("10.253.0.1", "10.253.0.2");
+    let link = Command::new("ip")
+        .args([
+            "link", "add", &scan_dev, "netns", &scan_ns.0, "type", "veth",
         ])
+        .args(["peer", "name", &lab_dev, "netns", &lab_ns.0])
         .output()
         .unwrap();
-    // Some kernels (containers, microVMs) lack sch_netem: then the lab server's own knobs
-    // inject the loss and delay, still inside the namespace, and the test says so.
-    let mut faults: Vec<&str> = Vec::new();
-    if !netem.status.success() {
-        eprintln!(
-            "netns test: tc netem is unavailable here ({}); the lab server injects 3% loss and \
-             15-25 ms latency itself instead",
-            String::from_utf8_lossy(&netem.stderr).trim()
-        );
-        faults = vec![
+    assert!(
+        link.status.success(),
+        "ip link add veth: {}",
+        String::from_utf8_lossy(&link.stderr)
+    );
+    for (ns, dev, ip) in [(&scan_ns, &scan_dev, scan_ip), (&lab_ns, &lab_dev, lab_ip)] {
+        ns.run(&["ip", "link", "set", "lo", "up"]);
+        ns.run(&["ip", "addr", "add", &format!("{ip}/30"), "dev", dev]);
+        ns.run(&["ip", "link", "set", dev, "up"]);
+    }
+    // 10 ms ± 3 ms and 1.5% loss on each end: ~20 ms and ~3% per round trip, UDP and TCP alike.
+    let mut netem_ok = true;
+    for (ns, dev) in [(&scan_ns, &scan_dev), (&lab_ns, &lab_dev)] {
+        let netem = ns
+            .exec(&["tc", "qdisc", "add", "dev", dev, "root", "netem"])
+            .args(["delay", "10ms", "3ms", "loss", "1.5%"])
+            .output()
+            .unwrap();
+        if !netem.status.success() {
+            netem_ok = false;
+            eprintln!(
+                "netns test: tc netem is unavailable here ({}); the lab server injects 3% loss \
+                 and 15-25 ms latency itself instead, on the same veth link",
+                String::from_utf8_lossy(&netem.stderr).trim()
+            );
+            break;
+        }
+    }
+    let faults: Vec<&str> = if netem_ok {
+        Vec::new()
+    } else {
+        vec![
             "--loss",
             "0.03",
             "--latency",
             "15ms..25ms",
             "--fault-seed",
             "3",
-        ];
-    }
+        ]
+    };
 
     let dir = tmp_dir("netns");
     std::fs::create_dir_all(&dir).unwrap();
@@ -135,36 +201,39 @@ fn scan_in_a_network_namespace_with_netem_loss_and_delay_agrees_with_truth() {
     let bin = env!("CARGO_BIN_EXE_stsmap");
     let seed = SEED.to_string();
     let ca_s = ca.to_string_lossy().to_string();
-    let _lab = Killed(
-        ns.exec(&[
-            bin,
-            "lab",
-            "serve",
-            "--dns",
-            "127.0.0.1:5353",
-            "--https",
-            "127.0.0.1:8443",
-            "--ca-out",
-            &ca_s,
-            "--profile",
-            "realistic",
-            "--seed",
-            &seed,
-        ])
-        .args(&faults)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap(),
+    let (dns_addr, https_addr) = (format!("{lab_ip}:5353"), format!("{lab_ip}:8443"));
+    let lab_log = dir.join("lab.log");
+    let mut lab = Killed(
+        lab_ns
+            .exec(&[
+                bin,
+                "lab",
+                "serve",
+                "--dns",
+                &dns_addr,
+                "--https",
+                &https_addr,
+                "--ca-out",
+                &ca_s,
+                "--profile",
+                "realistic",
+                "--seed",
+                &seed,
+            ])
+            .args(&faults)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&lab_log).unwrap())
+            .spawn()
+            .unwrap(),
     );
-    wait_for_file(&ca);
+    wait_for_lab(&mut lab, &ca, &lab_log);
     std::thread::sleep(Duration::from_millis(500));
     let out = dir.join("run");
     let (input_s, out_s) = (
         input.to_string_lossy().to_string(),
         out.to_string_lossy().to_string(),
     );
-    let scan = ns
+    let scan = scan_ns
         .exec(&[
             bin,
             "scan",
@@ -174,7 +243,7 @@ fn scan_in_a_network_namespace_with_netem_loss_and_delay_agrees_with_truth() {
             "--out",
             &out_s,
             "--resolver",
-            "127.0.0.1:5353",
+            &dns_addr,
             "--https-port",
             "8443",
             "--ca-file",
@@ -200,9 +269,15 @@ fn scan_in_a_network_namespace_with_netem_loss_and_delay_agrees_with_truth() {
     );
     let got = records(&std::fs::read(out.join("results.csv")).unwrap());
     let want = records(&truth_csv(&World::new(Profile::Realistic, SEED), &input_s));
+    // Every query and fetch crossed the link (3 lookups per domain at least).
+    let crossed = rx_packets(&lab_ns, &lab_dev);
+    assert!(
+        crossed > 3 * DOMAINS as u64,
+        "{crossed} packets reached the lab over the veth"
+    );
     let differing = failed_rows(&got, &want);
     eprintln!(
-        "netns scan: {differing} of {} rows differ from the truth, all failed lookups",
+        "netns scan over veth ({crossed} packets to the lab): {differing} of {} rows differ from the truth, all failed lookups",
         want.len()
     );
     assert!(differing * 1000 <= want.len(), "{differing} rows differ");

@@ -187,8 +187,8 @@ enum RateLimitArg {
 
 fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
     for addr in std::iter::once(a.dns).chain(a.https) {
-        if !addr.ip().is_loopback() {
-            bail!("the lab binds only loopback addresses, not {}", addr.ip());
+        if !stsmap::lab::may_bind(addr.ip()) {
+            bail!("{}, not {}", stsmap::lab::BIND_RULE, addr.ip());
         }
     }
     let faults = FaultConfig {

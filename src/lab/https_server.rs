@@ -77,10 +77,10 @@ impl HttpsServer {
         source: Arc<dyn HttpsSource>,
         bind: SocketAddr,
     ) -> io::Result<HttpsServerHandle> {
-        if !bind.ip().is_loopback() {
+        if !crate::lab::may_bind(bind.ip()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("the lab serves loopback only, not {bind}"),
+                format!("{}, not {bind}", crate::lab::BIND_RULE),
             ));
         }
         let minter = Arc::new(CertMinter::new().map_err(io::Error::other)?);

@@ -71,10 +71,10 @@ impl Lab {
                 https_v6: Some(v6),
             },
         };
-        if !config.dns_bind.ip().is_loopback() {
+        if !may_bind(config.dns_bind.ip()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("the lab serves loopback only, not {}", config.dns_bind),
+                format!("{BIND_RULE}, not {}", config.dns_bind),
             ));
         }
         let dns = DnsServer::start(world, addrs, config.dns_bind, config.faults)?;
@@ -101,4 +101,39 @@ impl Lab {
         self.dns.shutdown();
         self.https.shutdown().await;
     }
+}
+
+/// What [`may_bind`] allows, for error messages.
+pub const BIND_RULE: &str =
+    "the lab binds only loopback addresses, or any address inside a network namespace made with `ip netns`";
+
+/// Where the lab may listen: a loopback address, or any address while this process runs in a
+/// network namespace made with `ip netns add` (a test's, wired to the scanner by a veth pair),
+/// where no packet reaches a real network unless someone routes it there.
+pub fn may_bind(ip: IpAddr) -> bool {
+    ip.is_loopback() || in_named_network_namespace()
+}
+
+/// True when this process's network namespace (`/proc/self/ns/net`, `net:[INODE]`) is one of
+/// those `ip netns` keeps under `/run/netns` (bind mounts of the namespace, same inode). The
+/// host's namespace is never there; `/proc/1/ns` is not readable on every machine.
+fn in_named_network_namespace() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(link) = std::fs::read_link("/proc/self/ns/net") else {
+        return false;
+    };
+    let Some(inode) = link.to_str().and_then(|l| {
+        l.strip_prefix("net:[")?
+            .strip_suffix(']')?
+            .parse::<u64>()
+            .ok()
+    }) else {
+        return false;
+    };
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return false;
+    };
+    entries
+        .flatten()
+        .any(|e| std::fs::metadata(e.path()).is_ok_and(|m| m.ino() == inode))
 }
