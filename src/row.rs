@@ -6,8 +6,8 @@
 //! produce these rows, so an end-to-end test compares them column by column.
 //! Columns are documented for users in docs/results.md.
 
-use crate::sts_record::StsRecord;
-use crate::tlsrpt::TlsRptRecord;
+use crate::sts_record::{self, StsRecord};
+use crate::tlsrpt::{self, TlsRptRecord};
 use std::fmt;
 
 /// The contract columns, in order. Extra columns may only be appended.
@@ -261,7 +261,7 @@ impl ResultRow {
             }
             StsRecord::Absent => RecordStatus::Absent,
             StsRecord::Multiple { texts } => {
-                self.sts_record_error = multiple_error(texts.len(), "v=STSv1");
+                self.sts_record_error = multiple_error(texts.len(), sts_record::VERSION_TAG);
                 self.sts_record = texts.join(" | ");
                 RecordStatus::Multiple
             }
@@ -275,8 +275,8 @@ impl ResultRow {
         status
     }
 
-    /// Fills the TLS-RPT cells from the parser's verdict on an answer set and returns the status.
-    pub fn set_tlsrpt_record(&mut self, verdict: TlsRptRecord) -> RecordStatus {
+    /// Fills the TLS-RPT cells, status included, from the parser's verdict on an answer set.
+    pub fn set_tlsrpt_record(&mut self, verdict: TlsRptRecord) {
         let status = match verdict {
             TlsRptRecord::Valid { rua, .. } => {
                 self.tlsrpt_rua = rua;
@@ -284,7 +284,7 @@ impl ResultRow {
             }
             TlsRptRecord::Absent => RecordStatus::Absent,
             TlsRptRecord::Multiple { texts } => {
-                self.tlsrpt_error = multiple_error(texts.len(), "v=TLSRPTv1");
+                self.tlsrpt_error = multiple_error(texts.len(), tlsrpt::VERSION_TAG);
                 RecordStatus::Multiple
             }
             TlsRptRecord::Invalid { reason, .. } => {
@@ -293,7 +293,6 @@ impl ResultRow {
             }
         };
         self.tlsrpt_status = Some(status);
-        status
     }
 }
 
@@ -428,10 +427,8 @@ mod tests {
     fn record_cells_of_valid_and_multiple_tlsrpt_answers() {
         let mut row = ResultRow::default();
         let one = [b"v=TLSRPTv1; rua=mailto:a@example.com,https://r.example.com/x".to_vec()];
-        assert_eq!(
-            row.set_tlsrpt_record(crate::tlsrpt::parse_answer(&one)),
-            RecordStatus::Valid
-        );
+        row.set_tlsrpt_record(crate::tlsrpt::parse_answer(&one));
+        assert_eq!(row.tlsrpt_status, Some(RecordStatus::Valid));
         assert_eq!(
             row.tlsrpt_rua,
             ["mailto:a@example.com", "https://r.example.com/x"]
@@ -441,10 +438,8 @@ mod tests {
             one[0].clone(),
             b"v=TLSRPTv1; rua=mailto:b@example.com".to_vec(),
         ];
-        assert_eq!(
-            row.set_tlsrpt_record(crate::tlsrpt::parse_answer(&two)),
-            RecordStatus::Multiple
-        );
+        row.set_tlsrpt_record(crate::tlsrpt::parse_answer(&two));
+        assert_eq!(row.tlsrpt_status, Some(RecordStatus::Multiple));
         assert!(row.tlsrpt_rua.is_empty());
         assert_eq!(row.tlsrpt_error, "2 records start with v=TLSRPTv1");
     }

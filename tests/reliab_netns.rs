@@ -2,11 +2,11 @@
 //! loss and delay on the link.
 //!
 //! The lab server runs in one namespace on the link's address (the lab binds non-loopback
-//! addresses only inside a namespace of its own), the scanner in the other, and every DNS query
-//! and policy fetch crosses the veth pair; nothing leaves the two namespaces, which are deleted
-//! after. Needs root (or CAP_NET_ADMIN + CAP_SYS_ADMIN); otherwise the test says plainly that it
-//! did not run. Where the kernel has no `sch_netem`, the lab server injects the loss and delay
-//! itself and the test says so.
+//! addresses only inside a namespace made with `ip netns`), the scanner in the other, and every
+//! DNS query and policy fetch crosses the veth pair; nothing leaves the two namespaces, which
+//! are deleted after. Needs root (or CAP_NET_ADMIN + CAP_SYS_ADMIN); otherwise the test says
+//! plainly that it did not run. Where the kernel has no `sch_netem`, the lab server injects the
+//! loss and delay itself and the test says so.
 
 use crate::reliab_faults::failed_rows;
 use crate::scan_lab::{records, sample, tmp_dir, truth_csv};

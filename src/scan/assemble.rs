@@ -115,9 +115,7 @@ fn sts_cells(sts: &Dns<Vec<Vec<u8>>>, row: &mut ResultRow) -> RecordStatus {
 
 fn tlsrpt_cells(tls: &Dns<Vec<Vec<u8>>>, row: &mut ResultRow) {
     match tls {
-        Dns::Answer(records) => {
-            row.set_tlsrpt_record(tlsrpt::parse_answer(records));
-        }
+        Dns::Answer(records) => row.set_tlsrpt_record(tlsrpt::parse_answer(records)),
         other => row.tlsrpt_status = Some(txt_failure(other).unwrap_or(RecordStatus::Error)),
     }
 }
